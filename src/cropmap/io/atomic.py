@@ -38,7 +38,8 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
             raise RasterWriteError(f"cannot create output folder {folder}: {exc}") from exc
     try:
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=suffix if suffix is not None else target.suffix,
+            prefix=f".{target.name}.",
+            suffix=suffix if suffix is not None else target.suffix,
             dir=folder,
         )
     except OSError as exc:
