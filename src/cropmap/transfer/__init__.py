@@ -1,1 +1,35 @@
-"""cropmap.transfer."""
+"""Transfer learning: strategies (what starts pretrained, what trains) and band expansion."""
+
+from cropmap.transfer.band_expansion import (
+    DEFAULT_METHOD,
+    METHODS,
+    expand_first_conv,
+    expand_state_dict,
+)
+from cropmap.transfer.strategies import (
+    GROUPS,
+    STRATEGIES,
+    Phase,
+    Strategy,
+    apply_phase,
+    count_parameters,
+    get_strategy,
+    group_of,
+    prepare_model,
+)
+
+__all__ = [
+    "DEFAULT_METHOD",
+    "GROUPS",
+    "METHODS",
+    "STRATEGIES",
+    "Phase",
+    "Strategy",
+    "apply_phase",
+    "count_parameters",
+    "expand_first_conv",
+    "expand_state_dict",
+    "get_strategy",
+    "group_of",
+    "prepare_model",
+]

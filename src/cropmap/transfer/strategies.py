@@ -1,0 +1,220 @@
+"""Transfer-learning strategies: which weights start from the pretrained model, which train.
+
+Every strategy is one entry of :data:`STRATEGIES` (name -> :class:`Strategy`). The
+Recurrent U-Net's parameter names start with one of four groups (see
+docs/architecture.md), and the strategies are defined over these groups only:
+
+==========  =================================================================
+group       parameter-name prefix and role
+==========  =================================================================
+encoder     ``encoder.``: the 4 conv modules shared over time steps, including
+            the first conv (band expansion) and the recurrent weights
+bottleneck  ``bottleneck.``: the conv fusing the 8 steps' deepest features
+decoder     ``decoder.``: upsampling + skip-concatenation conv blocks
+head        ``head.``: the final 1x1 output conv
+==========  =================================================================
+
+FT_E ("decoder frozen") freezes exactly ``decoder.*`` and ``head.*``, and trains
+``encoder.*`` **and** ``bottleneck.*``. The bottleneck is counted on the encoder side
+because it is the temporal fusion of the encoder's per-step features: a region's
+different planting dates and incidence angles (the domain shift) change which time
+steps carry the crop signal, which is precisely what it weighs. Symmetrically FT_D
+freezes only ``encoder.*``. Only HEAD leaves the bottleneck frozen.
+
+==========  ===========  ===========================================  ==============
+strategy    start        trained groups                               note
+==========  ===========  ===========================================  ==============
+RF          n/a          random forest fitted on the target pixels    baseline
+RI          random init  all                                          no transfer
+FT          pretrained   all                                          poster
+FT_E        pretrained   encoder, bottleneck (decoder + head frozen)  poster
+FT_D        pretrained   bottleneck, decoder, head (encoder frozen)   beyond poster
+HEAD        pretrained   head only                                    linear probe
+LP_FT       pretrained   head (30 % of budget), then all at lr x 0.1  beyond poster
+==========  ===========  ===========================================  ==============
+
+Frozen parameters get ``requires_grad=False``; the trainer only optimises the others.
+The number of trainable parameters is logged and returned by :func:`apply_phase`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from cropmap.errors import ConfigError, ModelFileError
+
+log = logging.getLogger(__name__)
+
+#: Parameter-name prefixes of the Recurrent U-Net's groups.
+GROUPS: dict[str, str] = {
+    "encoder": "encoder.",
+    "bottleneck": "bottleneck.",
+    "decoder": "decoder.",
+    "head": "head.",
+}
+ALL_GROUPS: tuple[str, ...] = tuple(GROUPS)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One training phase of a strategy.
+
+    Attributes:
+        groups: parameter groups trained in this phase (others are frozen).
+        lr_factor: multiplier of the configured learning rate.
+        budget_fraction: share of the configured training budget (steps or seconds).
+    """
+
+    groups: tuple[str, ...]
+    lr_factor: float = 1.0
+    budget_fraction: float = 1.0
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A named transfer strategy.
+
+    Attributes:
+        name: registry key (``FT_E``).
+        description: one line for tables and help text.
+        kind: ``random_forest`` or ``recurrent_unet``.
+        pretrained: start from the pretrained weights (else random initialisation).
+        phases: training phases, run in order (empty for the random forest).
+    """
+
+    name: str
+    description: str
+    kind: Literal["random_forest", "recurrent_unet"] = "recurrent_unet"
+    pretrained: bool = True
+    phases: tuple[Phase, ...] = field(default_factory=tuple)
+
+
+STRATEGIES: dict[str, Strategy] = {
+    s.name: s
+    for s in (
+        Strategy(
+            "RF",
+            "pixel random forest trained on the target region",
+            "random_forest",
+            pretrained=False,
+        ),
+        Strategy(
+            "RI",
+            "random init, all layers trained on the target region",
+            pretrained=False,
+            phases=(Phase(ALL_GROUPS),),
+        ),
+        Strategy("FT", "pretrained, all layers fine-tuned", phases=(Phase(ALL_GROUPS),)),
+        Strategy(
+            "FT_E",
+            "pretrained, decoder + head frozen, encoder + bottleneck fine-tuned",
+            phases=(Phase(("encoder", "bottleneck")),),
+        ),
+        Strategy(
+            "FT_D",
+            "pretrained, encoder frozen, bottleneck + decoder + head fine-tuned",
+            phases=(Phase(("bottleneck", "decoder", "head")),),
+        ),
+        Strategy("HEAD", "pretrained, only the output layer trained", phases=(Phase(("head",)),)),
+        Strategy(
+            "LP_FT",
+            "pretrained, head first (30 %), then all layers at lr x 0.1",
+            phases=(Phase(("head",), 1.0, 0.3), Phase(ALL_GROUPS, 0.1, 0.7)),
+        ),
+    )
+}
+
+
+def get_strategy(name: str) -> Strategy:
+    """Return the strategy called ``name``.
+
+    Raises:
+        ConfigError: unknown name (the message lists the valid ones).
+    """
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        raise ConfigError(f"unknown strategy {name!r}; valid: {', '.join(STRATEGIES)}") from None
+
+
+def group_of(param_name: str) -> str:
+    """Return the group (``encoder`` ...) a parameter name belongs to.
+
+    Raises:
+        ModelFileError: the name starts with none of the known prefixes, so a strategy
+            could not say whether it is frozen.
+    """
+    for group, prefix in GROUPS.items():
+        if param_name.startswith(prefix):
+            return group
+    raise ModelFileError(
+        f"parameter {param_name!r} belongs to no known group (prefixes: "
+        f"{', '.join(GROUPS.values())}); strategies cannot decide whether to freeze it"
+    )
+
+
+def count_parameters(model: Any, trainable_only: bool = True) -> int:
+    """Number of scalar parameters of a torch module (only ``requires_grad`` ones by default)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def apply_phase(model: Any, phase: Phase, *, label: str = "") -> int:
+    """Freeze every parameter outside ``phase.groups``; return the trainable count.
+
+    Args:
+        model: a torch module whose parameter names follow :data:`GROUPS`.
+        phase: the phase to apply.
+        label: strategy name used in the log line.
+
+    Returns:
+        Number of trainable scalar parameters after freezing.
+    """
+    for group in phase.groups:
+        if group not in GROUPS:
+            raise ConfigError(f"unknown parameter group {group!r}; valid: {', '.join(GROUPS)}")
+    wanted = set(phase.groups)
+    for name, param in model.named_parameters():
+        param.requires_grad_(group_of(name) in wanted)
+    n_train = count_parameters(model)
+    n_all = count_parameters(model, trainable_only=False)
+    log.info(
+        "strategy %s: training %s of %s parameters (%s)",
+        label or "?",
+        f"{n_train:,}",
+        f"{n_all:,}",
+        "+".join(phase.groups),
+    )
+    return n_train
+
+
+def prepare_model(
+    strategy: Strategy | str, model: Any, pretrained_state: dict[str, Any] | None = None
+) -> int:
+    """Initialise ``model`` for a strategy and freeze for its first phase.
+
+    Args:
+        strategy: strategy or its name; must be a ``recurrent_unet`` one.
+        model: freshly built model (random weights) with the target bands.
+        pretrained_state: state dict already matched to the model's bands (see
+            :mod:`cropmap.transfer.band_expansion`); required if ``strategy.pretrained``.
+
+    Returns:
+        Number of trainable parameters in the first phase.
+
+    Raises:
+        ConfigError: the strategy is the random forest, or needs weights none were given.
+        ModelFileError: the state dict does not fit the model.
+    """
+    s = get_strategy(strategy) if isinstance(strategy, str) else strategy
+    if s.kind != "recurrent_unet":
+        raise ConfigError(f"strategy {s.name} does not train a neural network")
+    if s.pretrained:
+        if pretrained_state is None:
+            raise ConfigError(f"strategy {s.name} needs pretrained weights")
+        try:
+            model.load_state_dict(pretrained_state, strict=True)
+        except RuntimeError as exc:
+            raise ModelFileError(f"pretrained weights do not fit the model: {exc}") from exc
+    return apply_phase(model, s.phases[0], label=s.name)

@@ -1,0 +1,74 @@
+"""Strategies freeze exactly the documented parameter groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from cropmap.errors import ConfigError, ModelFileError
+from cropmap.transfer import STRATEGIES, apply_phase, get_strategy, group_of, prepare_model
+
+#: the documented trained groups per strategy (first phase)
+DOCUMENTED = {
+    "RI": {"encoder", "bottleneck", "decoder", "head"},
+    "FT": {"encoder", "bottleneck", "decoder", "head"},
+    "FT_E": {"encoder", "bottleneck"},
+    "FT_D": {"bottleneck", "decoder", "head"},
+    "HEAD": {"head"},
+    "LP_FT": {"head"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED))
+def test_freezes_exactly_documented(name, make_model):
+    model, _ = make_model(1)
+    pretrained, _ = make_model(1)
+    n = prepare_model(name, model, pretrained.state_dict())
+    trained = {group_of(k) for k, p in model.named_parameters() if p.requires_grad}
+    frozen = {group_of(k) for k, p in model.named_parameters() if not p.requires_grad}
+    assert trained == DOCUMENTED[name]
+    assert not trained & frozen
+    assert n == sum(p.numel() for p in model.parameters() if p.requires_grad) > 0
+
+
+def test_ft_e_decoder_frozen_names(make_model):
+    model, _ = make_model(1)
+    prepare_model("FT_E", model, make_model(1)[0].state_dict())
+    for k, p in model.named_parameters():
+        assert p.requires_grad == (not k.startswith(("decoder.", "head.")))
+
+
+def test_pretrained_weights_loaded_only_when_pretrained(make_model):
+    import torch
+
+    src, _ = make_model(1)
+    ft, _ = make_model(1)
+    ri, _ = make_model(1)
+    prepare_model("FT", ft, src.state_dict())
+    prepare_model("RI", ri, src.state_dict())
+    k = next(iter(src.state_dict()))
+    assert torch.equal(ft.state_dict()[k], src.state_dict()[k])
+    assert not torch.equal(ri.state_dict()[k], src.state_dict()[k])
+
+
+def test_lp_ft_second_phase_trains_all(make_model):
+    model, _ = make_model(1)
+    s = get_strategy("LP_FT")
+    n_head = prepare_model(s, model, make_model(1)[0].state_dict())
+    n_all = apply_phase(model, s.phases[1], label="LP_FT")
+    assert n_all == sum(p.numel() for p in model.parameters()) > n_head
+    assert s.phases[1].lr_factor < 1.0
+
+
+def test_errors():
+    with pytest.raises(ConfigError, match="valid: RF, RI, FT"):
+        get_strategy("FT_X")
+    with pytest.raises(ModelFileError, match="no known group"):
+        group_of("stem.weight")
+    with pytest.raises(ConfigError, match="does not train"):
+        prepare_model("RF", None)
+    assert set(STRATEGIES) >= {"RF", "RI", "FT", "FT_E", "FT_D", "HEAD", "LP_FT"}
+
+
+def test_needs_pretrained(make_model):
+    with pytest.raises(ConfigError, match="needs pretrained"):
+        prepare_model("FT", make_model(1)[0], None)
