@@ -11,7 +11,7 @@ def _tiny_unet(in_channels: int):
     from torch import nn
 
     try:  # prefer the real model once cropmap.models provides it
-        from cropmap.models import RecurrentUNet, UNetConfig
+        from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
 
         cfg = UNetConfig(in_channels=in_channels, widths=(4, 8, 8, 8), bottleneck=8)
         return RecurrentUNet(cfg), RecurrentUNet.FIRST_CONV

@@ -72,3 +72,26 @@ def test_errors():
 def test_needs_pretrained(make_model):
     with pytest.raises(ConfigError, match="needs pretrained"):
         prepare_model("FT", make_model(1)[0], None)
+
+
+def test_frozen_batchnorm_statistics_unchanged(make_model):
+    import torch
+    from torch import nn
+
+    model, _ = make_model(1)
+    if not any(isinstance(m, nn.BatchNorm2d) for m in model.modules()):
+        pytest.skip("stand-in model has no batch norm")
+    prepare_model("FT_E", model, make_model(1)[0].state_dict())
+    before = {k: v.clone() for k, v in model.state_dict().items() if "running" in k}
+    model.train()
+    model(torch.randn(2, 8, 1, 32, 32) * 5 + 3)
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed, "encoder batch norms should update"
+    assert all(k.startswith("encoder.") or k.startswith("bottleneck.") for k in changed)
+    # unfreezing everything lets decoder statistics move again
+    apply_phase(model, get_strategy("FT").phases[0])
+    model(torch.randn(2, 8, 1, 32, 32) * 5 + 3)
+    assert any(
+        not torch.equal(model.state_dict()[k], before[k]) for k in before if k.startswith("decoder")
+    )

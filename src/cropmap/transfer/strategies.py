@@ -34,7 +34,11 @@ LP_FT       pretrained   head (30 % of budget), then all at lr x 0.1  beyond pos
 ==========  ===========  ===========================================  ==============
 
 Frozen parameters get ``requires_grad=False``; the trainer only optimises the others.
-The number of trainable parameters is logged and returned by :func:`apply_phase`.
+Batch-norm layers whose parameters are frozen also run in inference mode (their
+running mean and variance are used and never updated, as Keras does for a layer with
+``trainable=False``), so a frozen group really computes what it computed when
+pretrained. The number of trainable parameters is logged and returned by
+:func:`apply_phase`.
 """
 
 from __future__ import annotations
@@ -160,6 +164,27 @@ def count_parameters(model: Any, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+def _keep_eval(module: Any, args: Any) -> None:
+    module.training = False
+
+
+def _freeze_batchnorm(model: Any) -> None:
+    """Keep batch norms with frozen parameters in inference mode (hook per forward)."""
+    from torch import nn
+
+    for module in model.modules():
+        if not isinstance(module, nn.modules.batchnorm._BatchNorm):
+            continue
+        frozen = not any(p.requires_grad for p in module.parameters(recurse=False))
+        handle = getattr(module, "_cropmap_frozen_hook", None)
+        if frozen and handle is None:
+            module._cropmap_frozen_hook = module.register_forward_pre_hook(_keep_eval)
+        elif not frozen and handle is not None:
+            handle.remove()
+            module._cropmap_frozen_hook = None
+            module.training = model.training
+
+
 def apply_phase(model: Any, phase: Phase, *, label: str = "") -> int:
     """Freeze every parameter outside ``phase.groups``; return the trainable count.
 
@@ -177,6 +202,7 @@ def apply_phase(model: Any, phase: Phase, *, label: str = "") -> int:
     wanted = set(phase.groups)
     for name, param in model.named_parameters():
         param.requires_grad_(group_of(name) in wanted)
+    _freeze_batchnorm(model)
     n_train = count_parameters(model)
     n_all = count_parameters(model, trainable_only=False)
     log.info(
