@@ -1,0 +1,280 @@
+"""Self-describing model directories: weights without pickle plus ``model.json``.
+
+A model directory holds
+
+- ``weights.safetensors`` (Recurrent U-Net) or ``forest.skops`` (random forest), and
+- ``model.json``: :class:`ModelMeta` with the architecture, band names, calendar,
+  normalization statistics, class names, training history, cropmap version and the
+  SHA-256 of the weights file.
+
+:func:`load_model` never unpickles: safetensors holds bare tensors, and skops loads
+only the explicitly trusted scikit-learn types listed in :data:`SKOPS_TRUSTED`. It
+refuses a weights file whose hash differs from ``model.json`` and a file written by
+another major format or cropmap version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cropmap import __version__
+from cropmap.errors import ModelFileError
+from cropmap.io.atomic import atomic_path, atomic_write_text
+
+#: Format tag of ``model.json``; the number is the major version a reader accepts.
+MODEL_FORMAT = "cropmap-model/1"
+META_FILE = "model.json"
+WEIGHT_FILES = {"recurrent_unet": "weights.safetensors", "random_forest": "forest.skops"}
+#: The only non-builtin types a random-forest file may contain.
+SKOPS_TRUSTED = [
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+    "sklearn.tree._tree.Tree",
+]
+
+
+class ModelMeta(BaseModel):
+    """Contents of ``model.json``: everything to rebuild and check a model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = MODEL_FORMAT
+    cropmap_version: str = __version__
+    kind: Literal["recurrent_unet", "random_forest"] = "recurrent_unet"
+    arch: dict[str, Any] = Field(default_factory=dict)
+    bands: list[str] = Field(default_factory=lambda: ["VH"])
+    periods: list[str] = Field(default_factory=list)
+    calendar: dict[str, Any] | None = None
+    norm: dict[str, dict[str, float]] = Field(default_factory=dict)
+    classes: list[str] = Field(default_factory=lambda: ["other", "rice"])
+    target: str = "rice"
+    region: str | None = None
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    train_config: dict[str, Any] | None = None
+    weights_sha256: str = ""
+
+    @property
+    def n_periods(self) -> int:
+        """Number of time steps the model was trained on."""
+        if self.periods:
+            return len(self.periods)
+        return int(self.arch.get("n_steps", 0))
+
+    @property
+    def target_index(self) -> int:
+        """Class index of the target crop."""
+        return self.classes.index(self.target) if self.target in self.classes else 1
+
+    def check_input(
+        self, bands: list[str] | tuple[str, ...], n_periods: int, *, allow_early: bool = False
+    ) -> None:
+        """Check that an input with ``bands`` and ``n_periods`` steps fits this model.
+
+        Args:
+            bands: band names of the input, in order (e.g. ``["VV", "VH"]``).
+            n_periods: time steps in the input.
+            allow_early: accept fewer periods than trained on (early-season prediction;
+                the missing later periods are padded by time-inversed padding).
+
+        Raises:
+            ModelFileError: saying what differs and how to fix it.
+        """
+        bands = list(bands)
+        problems = []
+        if bands != self.bands:
+            missing = [b for b in self.bands if b not in bands]
+            if missing:
+                problems.append(
+                    f"the input lacks band(s) {missing} that the model needs (model bands "
+                    f"{self.bands}, input bands {bands}); use a model trained on {bands} "
+                    "or expand this one (cropmap.transfer band expansion)"
+                )
+            else:
+                problems.append(
+                    f"the model takes bands {self.bands} but the input has {bands}; "
+                    f"select them with bands={self.bands} (--features {','.join(self.bands)})"
+                )
+        want = self.n_periods
+        if n_periods > want:
+            problems.append(
+                f"the input has {n_periods} periods but the model was trained on {want} "
+                f"({', '.join(self.periods)}); composite with the model's calendar"
+            )
+        elif n_periods < want and not allow_early:
+            problems.append(
+                f"the input has {n_periods} periods but the model was trained on {want}; "
+                f"for an early-season map pass periods={n_periods} (the later periods are "
+                "filled by time-inversed padding)"
+            )
+        if problems:
+            raise ModelFileError("; ".join(problems))
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _save_weights(model: Any, kind: str, path: Path) -> dict[str, Any]:
+    if kind == "recurrent_unet":
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        with atomic_path(path) as tmp:
+            save_file(state, str(tmp), metadata={"format": MODEL_FORMAT})
+        return model.config.model_dump(mode="json")
+    import skops.io as sio
+
+    with atomic_path(path) as tmp:
+        sio.dump(model.forest_, tmp)
+    return model.get_params()
+
+
+def save_model(out_dir: str | Path, model: Any, meta: ModelMeta) -> Path:
+    """Write ``model`` and ``meta`` into the model directory ``out_dir``.
+
+    Args:
+        out_dir: folder (created if missing; other files in it are kept).
+        model: a :class:`RecurrentUNet` or a fitted :class:`RandomForestBaseline`.
+        meta: metadata; ``kind``, ``arch`` and ``weights_sha256`` are filled in here.
+
+    Returns:
+        The path of ``model.json``.
+    """
+    from cropmap.models.random_forest import RandomForestBaseline
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    kind = "random_forest" if isinstance(model, RandomForestBaseline) else "recurrent_unet"
+    weights = out_dir / WEIGHT_FILES[kind]
+    arch = _save_weights(model, kind, weights)
+    meta = meta.model_copy(
+        update={
+            "kind": kind,
+            "arch": arch,
+            "weights_sha256": sha256_file(weights),
+            "cropmap_version": __version__,
+            "format": MODEL_FORMAT,
+        }
+    )
+    return atomic_write_text(out_dir / META_FILE, meta.model_dump_json(indent=2) + "\n")
+
+
+def _major(version: str) -> str:
+    return version.split(".")[0]
+
+
+def read_meta(model_dir: str | Path) -> ModelMeta:
+    """Read and validate ``model.json`` of a model directory (weights not touched)."""
+    path = Path(model_dir) / META_FILE
+    if not path.is_file():
+        raise ModelFileError(
+            f"{path} not found: {model_dir} is not a cropmap model directory "
+            "(make one with `cropmap train` or `cropmap baseline`)"
+        )
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path} is not valid JSON: {exc}") from exc
+    fmt = str(raw.get("format", ""))
+    if fmt.rsplit("/", 1)[-1] != MODEL_FORMAT.rsplit("/", 1)[-1]:
+        raise ModelFileError(
+            f"{path} has format {fmt!r}; this cropmap {__version__} reads {MODEL_FORMAT!r}"
+        )
+    version = str(raw.get("cropmap_version", ""))
+    if _major(version) != _major(__version__):
+        raise ModelFileError(
+            f"{path} was written by cropmap {version}, another major version than this "
+            f"cropmap {__version__}; retrain the model or use a matching cropmap"
+        )
+    try:
+        return ModelMeta.model_validate(raw)
+    except ValidationError as exc:
+        raise ModelFileError(f"{path} is invalid: {exc}") from exc
+
+
+def load_model(model_dir: str | Path, *, map_location: str = "cpu") -> tuple[Any, ModelMeta]:
+    """Load a model directory written by :func:`save_model`.
+
+    Returns:
+        ``(model, meta)``: a :class:`RecurrentUNet` in eval mode or a fitted
+        :class:`RandomForestBaseline`, and its :class:`ModelMeta`.
+
+    Raises:
+        ModelFileError: missing files, hash mismatch, another major version, or
+            untrusted content in a random-forest file.
+    """
+    model_dir = Path(model_dir)
+    meta = read_meta(model_dir)
+    weights = model_dir / WEIGHT_FILES[meta.kind]
+    if not weights.is_file():
+        raise ModelFileError(f"{weights} not found (named by {model_dir / META_FILE})")
+    digest = sha256_file(weights)
+    if digest != meta.weights_sha256:
+        raise ModelFileError(
+            f"{weights} has SHA-256 {digest[:12]}... but model.json records "
+            f"{meta.weights_sha256[:12]}...: the file was changed or corrupted; "
+            "re-copy the model directory"
+        )
+    if meta.kind == "recurrent_unet":
+        return _load_unet(weights, meta, map_location), meta
+    return _load_forest(weights, meta), meta
+
+
+def _load_unet(weights: Path, meta: ModelMeta, map_location: str) -> Any:
+    from safetensors.torch import load_file
+
+    from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
+
+    try:
+        config = UNetConfig.model_validate(meta.arch)
+    except ValidationError as exc:
+        raise ModelFileError(f"architecture in model.json is invalid: {exc}") from exc
+    model = RecurrentUNet(config)
+    try:
+        state = load_file(str(weights), device=map_location)
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise ModelFileError(f"{weights} does not fit the architecture: {exc}") from exc
+    return model.eval()
+
+
+def _load_forest(weights: Path, meta: ModelMeta) -> Any:
+    import skops.io as sio
+
+    from cropmap.models.random_forest import RandomForestBaseline
+
+    try:
+        untrusted = sio.get_untrusted_types(file=weights)
+    except Exception as exc:  # skops raises several types on corrupt files
+        raise ModelFileError(f"{weights} is not a readable skops file: {exc}") from exc
+    extra = sorted(set(untrusted) - set(SKOPS_TRUSTED))
+    if extra:
+        raise ModelFileError(f"{weights} contains types that are not trusted: {extra}")
+    forest = sio.load(weights, trusted=SKOPS_TRUSTED)
+    params = {k: v for k, v in meta.arch.items() if k in RandomForestBaseline().get_params()}
+    model = RandomForestBaseline(**params)
+    model.forest_ = forest
+    model.classes_ = forest.classes_
+    model.n_features_in_ = forest.n_features_in_
+    return model
+
+
+def copy_model(src: str | Path, dst: str | Path) -> Path:
+    """Copy a model directory (``model.json`` and its weights file) to ``dst``."""
+    meta = read_meta(src)
+    dst = Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(Path(src) / WEIGHT_FILES[meta.kind], dst / WEIGHT_FILES[meta.kind])
+    shutil.copy2(Path(src) / META_FILE, dst / META_FILE)
+    return dst

@@ -1,0 +1,124 @@
+"""Lightning module: chronological batch training of a segmentation model.
+
+Training batches are cut to the first ``k`` periods by :class:`ChronologicalSchedule`
+and padded back (time-inversed padding); validation always uses all periods. The
+validation IoU of the target class (``val_iou``, accumulated over the whole split) drives
+early stopping and the best checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+from cropmap.evaluate.metrics import SegmentationMetrics
+from cropmap.train.chronological import ChronologicalSchedule, chronological_batch
+from cropmap.train.losses import make_loss
+
+
+def param_groups(
+    model: nn.Module, lr: float, lr_scale: dict[str, float] | None = None
+) -> list[dict[str, Any]]:
+    """Optimizer parameter groups of the trainable parameters.
+
+    Args:
+        model: the network; parameters with ``requires_grad=False`` are left out.
+        lr: base learning rate.
+        lr_scale: parameter-name prefix -> factor of ``lr`` (longest matching prefix
+            wins), e.g. ``{"encoder.": 0.1}``; unmatched parameters use ``lr``.
+
+    Returns:
+        One group per distinct learning rate (empty groups dropped).
+    """
+    scales = sorted((lr_scale or {}).items(), key=lambda kv: -len(kv[0]))
+    groups: dict[float, list[nn.Parameter]] = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        factor = next((f for prefix, f in scales if name.startswith(prefix)), 1.0)
+        groups.setdefault(float(factor), []).append(p)
+    return [{"params": ps, "lr": lr * f} for f, ps in groups.items() if f > 0]
+
+
+class SegmentationModule(L.LightningModule):
+    """Wraps a :class:`RecurrentUNet` with the loss, CBT schedule, metrics and optimizer.
+
+    Args:
+        model: the network (may be pretrained and partly frozen).
+        cfg: a :class:`cropmap.train.trainer.TrainConfig`.
+        classes: class names (index = label value).
+        target_index: label value of the target crop.
+    """
+
+    def __init__(self, model: nn.Module, cfg: Any, classes: list[str], target_index: int = 1):
+        super().__init__()
+        self.model = model
+        self.cfg = cfg
+        n_steps = int(model.config.n_steps)
+        self.schedule = ChronologicalSchedule(n_steps, cfg.cbt_min_steps, enabled=cfg.cbt)
+        self.loss_fn = make_loss(
+            cfg.loss,
+            pos_weight=cfg.pos_weight,
+            class_weights=cfg.class_weights,
+            ignore_index=cfg.ignore_index,
+        )
+        self.val_metrics = SegmentationMetrics(
+            classes, target_index=target_index, ignore_index=cfg.ignore_index
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def on_train_epoch_start(self) -> None:
+        # Batch norm of fully frozen layers keeps its pretrained running statistics.
+        if not self.cfg.freeze_frozen_bn:
+            return
+        for mod in self.model.modules():
+            if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+                params = list(mod.parameters())
+                if params and not any(p.requires_grad for p in params):
+                    mod.eval()
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
+        x, y = batch
+        k = self.schedule.steps_for(self.global_step)
+        if k < x.shape[1]:
+            x = chronological_batch(x, k, self.cfg.time_padding)
+        loss = self.loss_fn(self.model(x), y)
+        self.log(
+            "train_loss", loss, on_step=False, on_epoch=True, batch_size=x.shape[0], sync_dist=True
+        )
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        logits = self.model(x)
+        loss = self.loss_fn(logits, y)
+        self.log(
+            "val_loss", loss, on_step=False, on_epoch=True, batch_size=x.shape[0], sync_dist=True
+        )
+        self.val_metrics.update_logits(logits.float(), y)
+
+    def on_validation_epoch_end(self) -> None:
+        iou = self.val_metrics.target_iou()
+        self.log("val_iou", iou, prog_bar=True, sync_dist=False)
+        self.val_metrics.reset()
+
+    def configure_optimizers(self):
+        cfg = self.cfg
+        groups = param_groups(self.model, cfg.lr, cfg.lr_scale)
+        if not groups:
+            raise ValueError("no trainable parameters: every parameter has requires_grad=False")
+        if cfg.optimizer == "adam":
+            opt = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        elif cfg.optimizer == "adamw":
+            opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        else:
+            opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+        if cfg.scheduler == "none":
+            return opt
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.max_epochs, 1))
+        return {"optimizer": opt, "lr_scheduler": sched}

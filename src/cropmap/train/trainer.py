@@ -1,0 +1,248 @@
+"""Train a Recurrent U-Net into a model directory (:class:`TrainConfig`, :func:`train_model`).
+
+``train_model`` runs Lightning with early stopping on the validation IoU, writes
+``out_dir/checkpoints/{best,last}.ckpt`` (Lightning checkpoints, for resuming),
+``out_dir/logs/version_*/metrics.csv``, ``out_dir/learning_curves.png``,
+``out_dir/train_config.json`` and finally the model directory files
+(``weights.safetensors`` + ``model.json``, best epoch's weights).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from cropmap.io.atomic import atomic_write_text
+from cropmap.models.registry import ModelMeta, save_model
+from cropmap.train.augment import Augment, AugmentConfig
+from cropmap.train.history import plot_learning_curves, read_history
+
+log = logging.getLogger(__name__)
+
+
+class TrainConfig(BaseModel):
+    """Hyperparameters and run settings of :func:`train_model` (CPU-friendly defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_epochs: int = Field(40, ge=1)
+    batch_size: int = Field(4, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    lr_scale: dict[str, float] = Field(
+        default_factory=dict,
+        description="parameter-name prefix -> lr factor, e.g. {'encoder.': 0.1} (LP_FT)",
+    )
+    weight_decay: float = Field(0.0, ge=0)
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    scheduler: Literal["none", "cosine"] = "none"
+    loss: Literal["bce", "dice", "bce+dice"] = "bce+dice"
+    pos_weight: float | None = Field(None, gt=0, description="BCE weight of the target class")
+    class_weights: list[float] | None = None
+    ignore_index: int = 255
+    cbt: bool = Field(True, description="chronological batch training (steps 1..T cycle)")
+    cbt_min_steps: int = Field(1, ge=1)
+    time_padding: Literal["tip", "zeros"] = "tip"
+    augment: AugmentConfig | None = Field(default_factory=AugmentConfig)
+    patience: int = Field(8, ge=1, description="epochs without val IoU gain before stopping")
+    min_delta: float = 0.0
+    seed: int = 0
+    deterministic: bool = True
+    accelerator: str = "auto"
+    devices: int | str = 1
+    strategy: str = "auto"
+    precision: str | None = Field(None, description="None: bf16/16-mixed on CUDA, 32 on CPU")
+    num_workers: int = Field(0, ge=0)
+    max_time_s: float | None = Field(None, gt=0, description="wall-clock budget of fit()")
+    limit_train_batches: int | float | None = None
+    progress: Literal["rich", "tqdm", "none"] = "rich"
+    resume: bool = Field(False, description="continue from out_dir/checkpoints/last.ckpt")
+    freeze_frozen_bn: bool = Field(True, description="keep BN stats of frozen layers fixed")
+    log_every_n_steps: int = Field(10, ge=1)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What :func:`train_model` produced."""
+
+    model_dir: Path
+    model: torch.nn.Module
+    meta: ModelMeta
+    best_val_iou: float | None
+    best_epoch: int | None
+    epochs_run: int
+    elapsed_s: float
+    history: list[dict[str, Any]]
+    best_checkpoint: Path | None
+
+
+class _Augmented(torch.utils.data.Dataset):
+    """Apply an :class:`Augment` to each ``(x, y)`` of a dataset (seeded per process)."""
+
+    def __init__(self, base: Any, config: AugmentConfig) -> None:
+        self.base = base
+        self.config = config
+        self.aug: Augment | None = None
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, i: int):
+        if self.aug is None:
+            self.aug = Augment(self.config, seed=torch.initial_seed() % (2**32))
+        x, y = self.base[i]
+        return self.aug(x, y)
+
+
+def resolve_precision(cfg: TrainConfig) -> str:
+    """``cfg.precision``, or bf16/16-mixed when training on CUDA, else 32-true."""
+    if cfg.precision:
+        return cfg.precision
+    on_cuda = torch.cuda.is_available() and cfg.accelerator in ("auto", "gpu", "cuda")
+    if not on_cuda:
+        return "32-true"
+    return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+
+def _progress_callbacks(kind: str) -> list[Any]:
+    if kind == "rich":
+        from lightning.pytorch.callbacks import RichProgressBar
+
+        return [RichProgressBar()]
+    if kind == "tqdm":
+        from lightning.pytorch.callbacks import TQDMProgressBar
+
+        return [TQDMProgressBar()]
+    return []
+
+
+def _load_lightning_weights(model: torch.nn.Module, ckpt: Path) -> None:
+    """Copy the ``model.*`` weights of a Lightning checkpoint into ``model`` (no unpickling)."""
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+    own = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
+    model.load_state_dict(own, strict=True)
+
+
+def train_model(
+    model: torch.nn.Module,
+    train_ds: Any,
+    val_ds: Any,
+    cfg: TrainConfig | None = None,
+    out_dir: str | Path = "model",
+    meta: ModelMeta | None = None,
+) -> TrainResult:
+    """Train ``model`` with chronological batches and write a model directory.
+
+    Only parameters with ``requires_grad=True`` are optimised (transfer strategies freeze
+    the others before calling). ``cfg.lr_scale`` gives per-prefix learning rates.
+
+    Args:
+        model: a :class:`RecurrentUNet` (fresh or pretrained).
+        train_ds: dataset of ``(x (T, C, H, W) float, y (H, W) int64)``, e.g.
+            ``PatchDataset(store, "train", bands=...)`` without its own augmentation
+            (``cfg.augment`` is applied here).
+        val_ds: validation dataset (no augmentation).
+        cfg: training settings (defaults when ``None``).
+        out_dir: the model directory to write (checkpoints and logs go inside).
+        meta: bands, periods, calendar, norm, classes and target of the data; ``arch``,
+            ``history`` and the weights hash are filled in.
+
+    Returns:
+        :class:`TrainResult` with the best epoch's model loaded.
+    """
+    import lightning as L
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    from cropmap.train.module import SegmentationModule
+
+    cfg = cfg or TrainConfig()
+    meta = meta or ModelMeta()
+    out_dir = Path(out_dir)
+    ckpt_dir = out_dir / "checkpoints"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "train_config.json", cfg.model_dump_json(indent=2) + "\n")
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+
+    train_data = _Augmented(train_ds, cfg.augment) if cfg.augment is not None else train_ds
+    loader_kw = {
+        "batch_size": cfg.batch_size,
+        "num_workers": cfg.num_workers,
+        "persistent_workers": cfg.num_workers > 0,
+    }
+    train_dl = torch.utils.data.DataLoader(train_data, shuffle=True, **loader_kw)
+    val_dl = torch.utils.data.DataLoader(val_ds, shuffle=False, **loader_kw)
+
+    module = SegmentationModule(model, cfg, meta.classes, meta.target_index)
+    best_cb = ModelCheckpoint(
+        dirpath=ckpt_dir,
+        filename="best",
+        monitor="val_iou",
+        mode="max",
+        save_last=True,
+        enable_version_counter=False,
+    )
+    stop_cb = EarlyStopping(
+        monitor="val_iou", mode="max", patience=cfg.patience, min_delta=cfg.min_delta
+    )
+    on_cuda = resolve_precision(cfg) != "32-true" or cfg.accelerator in ("gpu", "cuda")
+    trainer = L.Trainer(
+        max_epochs=cfg.max_epochs,
+        max_time=timedelta(seconds=cfg.max_time_s) if cfg.max_time_s else None,
+        accelerator=cfg.accelerator,
+        devices=cfg.devices,
+        strategy=cfg.strategy,
+        precision=resolve_precision(cfg),
+        deterministic="warn" if on_cuda and cfg.deterministic else cfg.deterministic,
+        callbacks=[best_cb, stop_cb, *_progress_callbacks(cfg.progress)],
+        logger=CSVLogger(str(out_dir), name="logs"),
+        enable_progress_bar=cfg.progress != "none",
+        enable_model_summary=cfg.progress != "none",
+        num_sanity_val_steps=0,
+        log_every_n_steps=cfg.log_every_n_steps,
+        limit_train_batches=cfg.limit_train_batches,
+        default_root_dir=str(out_dir),
+    )
+    last = ckpt_dir / "last.ckpt"
+    ckpt_path = None
+    if cfg.resume:
+        if last.is_file():
+            ckpt_path = str(last)
+            log.info("resuming from %s", last)
+        else:
+            log.warning("resume asked but %s does not exist: starting fresh", last)
+    t0 = time.perf_counter()
+    trainer.fit(module, train_dl, val_dl, ckpt_path=ckpt_path)
+    elapsed = time.perf_counter() - t0
+
+    best = ckpt_dir / "best.ckpt"
+    model = module.model.cpu()
+    if best.is_file():
+        _load_lightning_weights(model, best)
+    model.eval()
+    history = read_history(out_dir / "logs")
+    ious = [(r["val_iou"], r["epoch"]) for r in history if "val_iou" in r]
+    best_iou, best_epoch = max(ious) if ious else (None, None)
+    if history:
+        plot_learning_curves(history, out_dir / "learning_curves.png")
+    meta = meta.model_copy(update={"history": history, "train_config": cfg.model_dump(mode="json")})
+    save_model(out_dir, model, meta)
+    from cropmap.models.registry import read_meta
+
+    return TrainResult(
+        model_dir=out_dir,
+        model=model,
+        meta=read_meta(out_dir),
+        best_val_iou=best_iou,
+        best_epoch=best_epoch,
+        epochs_run=len(history),
+        elapsed_s=elapsed,
+        history=history,
+        best_checkpoint=best if best.is_file() else None,
+    )
