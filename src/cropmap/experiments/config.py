@@ -1,0 +1,228 @@
+"""Experiment configuration: the matrix of regions, features, strategies, seeds, budgets.
+
+An experiment pretrains one model (region + features), fine-tunes it in each
+fine-tuning region with each strategy, feature set and seed, and tests every
+fine-tuned model in the test regions paired with its fine-tuning region. A YAML file
+maps one-to-one onto :class:`ExperimentConfig`; see ``presets/demo.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cropmap.errors import ConfigError
+
+#: Simulator regions: calendar preset and target crop (docs/architecture.md).
+REGION_DEFAULTS: dict[str, tuple[str, str]] = {
+    "korea": ("korea-rice", "rice"),
+    "spain": ("spain-rice", "rice"),
+    "france": ("france-rice", "rice"),
+    "netherlands": ("netherlands-barley", "barley"),
+}
+
+Budget = int | Literal["all"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegionSpec(_Strict):
+    """Where a region's data comes from: the simulator, or the user's own files.
+
+    Attributes:
+        simulate: simulator region (``korea``, ``spain``, ``france``, ``netherlands``);
+            defaults to the region's key when ``s1_dir`` is not given.
+        size: simulated scene side in pixels (10 m each).
+        year: season year.
+        seed: simulator seed.
+        s1_dir: folder of Sentinel-1 GeoTIFFs (real data; replaces ``simulate``).
+        parcels: parcel vector file (GeoPackage, Shapefile ...) for real data.
+        class_column: parcel attribute naming the crop.
+        calendar: calendar preset name or YAML path (default: the region's preset).
+        target: crop value mapped to label 1 (default: rice, barley in the Netherlands).
+        split: how patches are split into train/val/test (``blocks`` keeps neighbours
+            together, so test patches are spatially apart from training ones).
+        max_train_patches: cap on training patches (label scarcity), ``None`` = all.
+    """
+
+    simulate: str | None = None
+    size: int = Field(768, ge=64)
+    year: int = 2021
+    seed: int = 0
+    s1_dir: Path | None = None
+    parcels: Path | None = None
+    class_column: str = "crop"
+    calendar: str | None = None
+    target: str | None = None
+    split: str = "blocks"
+    max_train_patches: int | None = Field(None, ge=1)
+
+
+class PretrainSpec(_Strict):
+    """The source model: region, features and training budget (``TrainConfig`` fields)."""
+
+    region: str
+    features: list[str] = Field(default_factory=lambda: ["VH"])
+    train: dict[str, Any] = Field(default_factory=dict)
+    model: dict[str, Any] = Field(default_factory=dict)
+    model_dir: Path | None = Field(
+        None, description="use this existing model directory instead of pretraining"
+    )
+
+
+class TransferSpec(_Strict):
+    """One fine-tuning region and the regions its models are tested in."""
+
+    finetune: str
+    test: list[str]
+
+
+class BandExpansionSpec(_Strict):
+    """How new input bands are initialised (see cropmap.transfer.band_expansion)."""
+
+    method: str = "zero"
+    sources: dict[str, str] = Field(default_factory=dict)
+    scale: float = 1.0
+
+
+class LabelEfficiencySpec(_Strict):
+    """IoU against the number of fine-tuning patches (``all`` = every training patch)."""
+
+    finetune: str
+    test: list[str]
+    features: list[str] = Field(default_factory=lambda: ["VH"])
+    budgets: list[Budget] = Field(default_factory=lambda: [1, 2, 5, 10, 20, "all"])
+    strategies: list[str] = Field(default_factory=lambda: ["FT_E", "FT", "RI", "RF"])
+
+    @field_validator("budgets")
+    @classmethod
+    def _positive(cls, v: list[Budget]) -> list[Budget]:
+        if any(b != "all" and b < 1 for b in v):
+            raise ValueError("patch budgets must be >= 1 or 'all'")
+        return v
+
+
+class ExperimentConfig(_Strict):
+    """The whole experiment; the resolved config is written into the run directory.
+
+    Attributes:
+        name: experiment name (titles of the report).
+        patch_size: patch side in pixels (the paper: 256; the demo uses 128 for CPU time).
+        regions: region name -> data source.
+        pretrain: source model specification.
+        transfers: fine-tuning regions with their test regions.
+        features: feature sets, each a list of band names, e.g. ``[[VH], [VV, VH]]``.
+        strategies: strategy names (``cropmap.transfer.STRATEGIES``).
+        seeds: seeds; tables show mean +- std over them.
+        train: ``TrainConfig`` fields for fine-tuning (same for every strategy).
+        rf: ``RandomForestBaseline`` parameters.
+        band_expansion: how VH-pretrained first layers take extra bands.
+        label_efficiency: optional study of IoU against the number of training patches.
+        map_features: feature set shown in the maps figure (default: the first one).
+    """
+
+    name: str = "experiment"
+    patch_size: int = Field(128, ge=16)
+    regions: dict[str, RegionSpec]
+    pretrain: PretrainSpec
+    transfers: list[TransferSpec]
+    features: list[list[str]] = Field(default_factory=lambda: [["VH"], ["VV", "VH"]])
+    strategies: list[str] = Field(default_factory=lambda: ["RF", "RI", "FT", "FT_E"])
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    train: dict[str, Any] = Field(default_factory=dict)
+    rf: dict[str, Any] = Field(default_factory=dict)
+    band_expansion: BandExpansionSpec = Field(default_factory=BandExpansionSpec)
+    label_efficiency: LabelEfficiencySpec | None = None
+    map_features: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ExperimentConfig:
+        from cropmap.transfer import get_strategy
+
+        used = {self.pretrain.region}
+        for t in self.transfers:
+            used |= {t.finetune, *t.test}
+        if self.label_efficiency:
+            used |= {self.label_efficiency.finetune, *self.label_efficiency.test}
+            for s in self.label_efficiency.strategies:
+                get_strategy(s)
+        missing = sorted(used - set(self.regions))
+        if missing:
+            raise ValueError(
+                f"regions {missing} are used but not defined under 'regions' "
+                f"(defined: {sorted(self.regions)})"
+            )
+        for s in self.strategies:
+            get_strategy(s)
+        for name, spec in self.regions.items():
+            if spec.s1_dir is None and (spec.simulate or name) not in REGION_DEFAULTS:
+                raise ValueError(
+                    f"region {name!r}: give s1_dir + parcels, or simulate one of "
+                    f"{sorted(REGION_DEFAULTS)}"
+                )
+            if spec.s1_dir is not None and spec.parcels is None:
+                raise ValueError(f"region {name!r}: s1_dir needs parcels")
+        for feats in [*self.features, self.pretrain.features]:
+            if not feats or len(set(feats)) != len(feats):
+                raise ValueError(f"feature set {feats} must be non-empty and unique")
+        return self
+
+    def region(self, name: str) -> RegionSpec:
+        """Return the spec of region ``name``."""
+        return self.regions[name]
+
+    def calendar_of(self, name: str) -> str:
+        """Calendar preset name or path of region ``name``."""
+        spec = self.regions[name]
+        return spec.calendar or REGION_DEFAULTS[spec.simulate or name][0]
+
+    def target_of(self, name: str) -> str:
+        """Target crop value of region ``name``."""
+        spec = self.regions[name]
+        if spec.target:
+            return spec.target
+        key = spec.simulate or name
+        if key not in REGION_DEFAULTS:
+            raise ConfigError(f"region {name!r}: set 'target' (the crop mapped to label 1)")
+        return REGION_DEFAULTS[key][1]
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate an experiment YAML file.
+
+    Raises:
+        ConfigError: the file is missing, not YAML, or fails validation (the message
+            names the field).
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"experiment config {path} not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"experiment config {path} is not valid YAML: {exc}") from exc
+    return parse_config(data, source=str(path))
+
+
+def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
+    """Validate a dict as :class:`ExperimentConfig`, raising :class:`ConfigError`."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "config"
+        raise ConfigError(
+            f"{source}: {where}: {first['msg']} ({exc.error_count()} error(s))"
+        ) from exc
+
+
+def demo_config_path() -> Path:
+    """Path of the built-in demo configuration."""
+    return Path(__file__).with_name("presets") / "demo.yaml"

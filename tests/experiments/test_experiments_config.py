@@ -1,0 +1,52 @@
+"""Experiment config validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from cropmap.errors import ConfigError
+from cropmap.experiments.config import demo_config_path, load_config, parse_config
+
+BASE = {
+    "regions": {"korea": {}, "spain": {"size": 256}},
+    "pretrain": {"region": "korea"},
+    "transfers": [{"finetune": "spain", "test": ["spain"]}],
+}
+
+
+def test_defaults():
+    cfg = parse_config(BASE)
+    assert cfg.strategies == ["RF", "RI", "FT", "FT_E"]
+    assert cfg.features == [["VH"], ["VV", "VH"]]
+    assert cfg.calendar_of("spain") == "spain-rice" and cfg.target_of("spain") == "rice"
+
+
+@pytest.mark.parametrize(
+    "patch, match",
+    [
+        ({"strategies": ["FT", "XX"]}, "unknown strategy 'XX'"),
+        ({"transfers": [{"finetune": "peru", "test": ["spain"]}]}, "peru"),
+        ({"features": [["VH", "VH"]]}, "unique"),
+        ({"bogus": 1}, "bogus"),
+        ({"regions": {"korea": {}, "spain": {}, "mars": {}}}, "mars"),
+    ],
+)
+def test_bad_configs(patch, match):
+    with pytest.raises(ConfigError, match=match):
+        parse_config({**BASE, **patch})
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("regions: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_demo_preset_valid():
+    if not demo_config_path().is_file():
+        pytest.skip("demo preset not written yet")
+    cfg = load_config(demo_config_path())
+    assert {"korea", "spain", "france", "netherlands"} <= set(cfg.regions)
