@@ -1,9 +1,76 @@
-"""CLI commands of the 'simulate' group (filled in by its issue)."""
+"""CLI commands of the 'simulate' group: ``simulate`` and ``simulate-plots``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+REGION_NAMES = ("korea", "spain", "france", "netherlands")
+
+
+def simulate(
+    region: str = typer.Option(..., "--region", "-r", help=f"One of: {', '.join(REGION_NAMES)}."),
+    size: int = typer.Option(512, "--size", help="Scene width and height in pixels (10 m)."),
+    year: int = typer.Option(2022, "--year", help="Season year (2017-2021: 6-day revisit)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed; same seed, same files."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+    looks: float = typer.Option(4.4, "--looks", help="Equivalent number of looks of speckle."),
+    revisit_days: int | None = typer.Option(
+        None, "--revisit-days", help="6 or 12 days per orbit (default: by year)."
+    ),
+    defects: bool = typer.Option(
+        True, "--defects/--no-defects", help="Missing swath strip and an acquisition gap."
+    ),
+) -> None:
+    """Simulate a Sentinel-1 VV/VH season over parcels of a built-in region.
+
+    Writes OUT/s1/<YYYY-MM-DD>.tif (linear sigma0, bands VV, VH), OUT/parcels.gpkg and
+    OUT/scene.json.
+
+    Example: cropmap simulate --region korea --size 512 --year 2022 --seed 0 --out data/korea
+    """
+    from rich.progress import Progress
+
+    from cropmap.simulate import simulate_scene
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"simulating {region}", total=None)
+
+        def _tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        path = simulate_scene(
+            region,
+            size,
+            year,
+            seed,
+            out,
+            looks=looks,
+            revisit_days=revisit_days,
+            defects=defects,
+            progress=_tick,
+        )
+    n = len(list((path / "s1").glob("*.tif")))
+    typer.echo(f"wrote {n} acquisitions, parcels.gpkg and scene.json to {path}")
+
+
+def simulate_plots(
+    out: Path = typer.Option(Path("docs/img"), "--out", "-o", help="Folder of the PNGs."),
+    size: int = typer.Option(384, "--size", help="Scene size per region, pixels."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+) -> None:
+    """Regenerate the simulator's documentation figures (trajectories, quick-looks).
+
+    Example: cropmap simulate-plots --out docs/img
+    """
+    from cropmap.simulate.plots import make_doc_figures
+
+    for p in make_doc_figures(out, size=size, seed=seed):
+        typer.echo(f"wrote {p}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.command("simulate")(simulate)
+    app.command("simulate-plots")(simulate_plots)

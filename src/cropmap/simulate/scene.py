@@ -1,0 +1,251 @@
+"""Write a simulated Sentinel-1 scene: per-date GeoTIFFs, parcels and scene.json.
+
+The per-date rasters are generated in row blocks (memory bounded by one block of
+``block_rows`` x width pixels per band plus a few static maps), from per-parcel mean
+backscatter tables (:mod:`cropmap.simulate.backscatter`), an incidence-angle term that
+varies across the swath, static texture and gamma speckle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from cropmap.errors import ConfigError
+from cropmap.io.atomic import atomic_path, atomic_write_text
+from cropmap.simulate.backscatter import cell_tables
+from cropmap.simulate.parcels import PIXEL_M, polygonize, tessellate
+from cropmap.simulate.phenology import CLASSES
+from cropmap.simulate.regions import get_region
+from cropmap.simulate.schedule import acquisitions
+from cropmap.simulate.speckle import gamma_speckle, texture_field
+
+log = logging.getLogger(__name__)
+
+FORMAT = "cropmap-sim/1"
+#: Reference incidence angle of the trajectories, degrees.
+INCIDENCE_REF_DEG = 38.0
+#: Incidence change across the swath, degrees per metre (about 17 deg over 250 km).
+INCIDENCE_GRADIENT_DEG_PER_M = 17.0 / 250_000.0
+#: Fixed GeoPackage timestamp so that the same call writes byte-identical files.
+GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
+class SceneConfig(BaseModel):
+    """Every parameter of a simulated scene (written to scene.json).
+
+    Attributes:
+        region: korea, spain, france or netherlands.
+        size: width and height in pixels (10 m).
+        year: the season's year.
+        seed: random seed; the same config gives byte-identical files.
+        looks: equivalent number of looks of the gamma speckle.
+        revisit_days: 6 or 12 days per orbit; None: 6 in 2017-2021 (S1A+S1B), else 12.
+        defects: add a missing swath strip (one orbit) and an acquisition gap.
+        texture_sigma_px: correlation length of the texture, pixels.
+        block_rows: rows generated at once (memory bound; part of the random stream).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    region: str
+    size: int = Field(512, ge=16, le=20000)
+    year: int = 2022
+    seed: int = Field(0, ge=0)
+    looks: float = Field(4.4, gt=0)
+    revisit_days: int | None = None
+    defects: bool = True
+    texture_sigma_px: float = Field(1.5, ge=0)
+    block_rows: int = Field(256, ge=1)
+
+
+def _edge_mask(cols: np.ndarray, rows: np.ndarray, size: int, side: str, frac: float) -> np.ndarray:
+    """NaN strip of a swath edge: slightly tilted (the track is not exactly north-south)."""
+    tilt = 0.06
+    centre = frac * size
+    edge = centre + tilt * (rows[:, None] - size / 2.0)
+    if side == "west":
+        return cols[None, :] < edge
+    return cols[None, :] >= size - edge
+
+
+@contextlib.contextmanager
+def _gpkg_env() -> Iterator[None]:
+    import pyogrio
+
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+
+
+def simulate_scene(
+    region: str,
+    size: int = 512,
+    year: int = 2022,
+    seed: int = 0,
+    out_dir: str | os.PathLike = "scene",
+    *,
+    looks: float = 4.4,
+    revisit_days: int | None = None,
+    defects: bool = True,
+    texture_sigma_px: float = 1.5,
+    block_rows: int = 256,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Simulate a Sentinel-1 VV/VH season over parcels of a region and write it.
+
+    Writes ``out_dir/s1/<YYYY-MM-DD>.tif`` (float32 linear sigma0, bands VV and VH, UTM,
+    10 m, nodata NaN), ``out_dir/parcels.gpkg`` (``parcel_id``, ``crop``) and
+    ``out_dir/scene.json`` (all parameters and the seed).
+
+    Args:
+        region: korea, spain, france or netherlands.
+        size: scene width and height in pixels (10 m).
+        year: the season's year.
+        seed: random seed.
+        out_dir: output folder (created).
+        looks: equivalent number of looks of the speckle.
+        revisit_days: 6 or 12 per orbit, None for the year's default.
+        defects: add a missing swath strip and an acquisition gap.
+        texture_sigma_px: texture correlation length, pixels.
+        block_rows: rows generated at once.
+        progress: called with (done, total) acquisitions.
+
+    Returns:
+        ``out_dir`` as a Path.
+
+    Raises:
+        ConfigError: unknown region or an invalid parameter.
+    """
+    from affine import Affine
+    from rasterio.crs import CRS
+    from rasterio.windows import Window
+
+    from cropmap.io.raster import open_writer, profile_for
+
+    try:
+        cfg = SceneConfig(
+            region=region,
+            size=size,
+            year=year,
+            seed=seed,
+            looks=looks,
+            revisit_days=revisit_days,
+            defects=defects,
+            texture_sigma_px=texture_sigma_px,
+            block_rows=block_rows,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"invalid simulation parameter: {exc}") from exc
+    spec = get_region(cfg.region)
+    out = Path(out_dir)
+    (out / "s1").mkdir(parents=True, exist_ok=True)
+    n = cfg.size
+    crs = CRS.from_epsg(spec.epsg)
+    transform = Affine(PIXEL_M, 0.0, spec.origin[0], 0.0, -PIXEL_M, spec.origin[1])
+
+    land = tessellate(spec, n, np.random.default_rng([cfg.seed, 1]))
+    acqs, gap = acquisitions(
+        spec, cfg.year, np.random.default_rng([cfg.seed, 2]), cfg.revisit_days, gap=cfg.defects
+    )
+    doy = np.asarray([a.date.timetuple().tm_yday for a in acqs], dtype=np.float64)
+    cells = cell_tables(spec, land.cell_class, doy, np.random.default_rng([cfg.seed, 3]))
+
+    # static per-pixel maps (dB): texture and incidence slopes
+    trng = np.random.default_rng([cfg.seed, 4])
+    f1 = texture_field(trng, n, cfg.texture_sigma_px)
+    f2 = texture_field(trng, n, cfg.texture_sigma_px)
+    tex = cells.texture_db[land.labels]
+    static_vv = tex * f1
+    static_vh = tex * (np.float32(0.7) * f1 + np.float32(0.714) * f2)
+    del f1, f2, tex
+    slope_vv = cells.slope_vv[land.labels]
+    slope_vh = cells.slope_vh[land.labels]
+
+    cols = np.arange(n, dtype=np.float32)
+    across = (cols - n / 2.0) * np.float32(PIXEL_M * INCIDENCE_GRADIENT_DEG_PER_M)
+    k = np.float32(np.log(10.0) / 10.0)
+    profile = profile_for(
+        width=n,
+        height=n,
+        count=2,
+        crs=crs,
+        transform=transform,
+        dtype="float32",
+        nodata=float("nan"),
+    )
+    for ti, acq in enumerate(acqs):
+        # ascending passes look east: incidence grows eastwards; descending: westwards
+        sign = 1.0 if acq.direction == "ascending" else -1.0
+        dtheta = (acq.incidence_deg - INCIDENCE_REF_DEG + sign * across).astype(np.float32)
+        path = out / "s1" / f"{acq.date.isoformat()}.tif"
+        tags = {
+            "ACQUISITION_DATE": acq.date.isoformat(),
+            "RELATIVE_ORBIT": acq.relative_orbit,
+            "PASS": acq.direction,
+            "INCIDENCE_DEG": f"{acq.incidence_deg:.2f}",
+            "UNITS": "linear",
+            "QUANTITY": "sigma0",
+            "SIMULATOR": f"{FORMAT} region={spec.name} seed={cfg.seed}",
+        }
+        with open_writer(path, profile, descriptions=["VV", "VH"], tags=tags) as dst:
+            for bi, r0 in enumerate(range(0, n, cfg.block_rows)):
+                r1 = min(n, r0 + cfg.block_rows)
+                lab = land.labels[r0:r1]
+                brng = np.random.default_rng([cfg.seed, 5, ti, bi])
+                block = np.empty((2, r1 - r0, n), dtype=np.float32)
+                for band, (table, static, slope) in enumerate(
+                    ((cells.vv, static_vv, slope_vv), (cells.vh, static_vh, slope_vh))
+                ):
+                    db = table[ti][lab]
+                    db += static[r0:r1]
+                    db += slope[r0:r1] * dtheta[None, :]
+                    db *= k
+                    np.exp(db, out=db)
+                    db *= gamma_speckle(brng, db.shape, cfg.looks)
+                    block[band] = db
+                if defects and acq.edge_side != "none":
+                    rows = np.arange(r0, r1, dtype=np.float32)
+                    block[:, _edge_mask(cols, rows, n, acq.edge_side, acq.edge_fraction)] = np.nan
+                dst.write(block, window=Window(0, r0, n, r1 - r0))
+        if progress is not None:
+            progress(ti + 1, len(acqs))
+
+    gdf = polygonize(land.labels, land.cell_class, transform, crs)
+    with atomic_path(out / "parcels.gpkg", suffix=".gpkg") as tmp, _gpkg_env():
+        gdf.to_file(tmp, driver="GPKG", layer="parcels", engine="pyogrio")
+
+    counts = {c: int((gdf["crop"] == c).sum()) for c in CLASSES}
+    meta = {
+        "format": FORMAT,
+        "config": cfg.model_dump(),
+        "region": spec.model_dump(mode="json"),
+        "crs": f"EPSG:{spec.epsg}",
+        "transform": list(transform)[:6],
+        "target": spec.target,
+        "calendar": spec.calendar,
+        "acquisitions": [a.model_dump(mode="json") for a in acqs],
+        "gap": [d.isoformat() for d in gap] if gap else None,
+        "incidence_reference_deg": INCIDENCE_REF_DEG,
+        "incidence_gradient_deg_per_m": INCIDENCE_GRADIENT_DEG_PER_M,
+        "parcels_per_class": counts,
+        "pixels_per_class": {
+            c: int(v)
+            for c, v in zip(
+                CLASSES,
+                np.bincount(land.cell_class[land.labels].ravel(), minlength=len(CLASSES)),
+                strict=True,
+            )
+        },
+    }
+    atomic_write_text(out / "scene.json", json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    log.info("simulated %s: %d acquisitions, %d parcels -> %s", spec.name, len(acqs), len(gdf), out)
+    return out
