@@ -1,0 +1,193 @@
+"""Label rasters from parcel vectors, on a composite's grid.
+
+Parcels in any CRS are reprojected onto the grid, repaired when invalid, and burned as
+uint8 class values: ``mapping`` maps class names to values (e.g. ``{"rice": 1}``),
+every other known class gets ``default`` (0), a missing class gets ``unknown`` (255,
+ignored in training), and pixels outside every parcel get ``background``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from cropmap.errors import DroppedParcelsWarning, VectorError
+from cropmap.io.raster import open_raster, open_writer, profile_for
+from cropmap.io.vector import read_vector
+
+log = logging.getLogger(__name__)
+
+IGNORE = 255
+
+
+class RasterizeReport(BaseModel):
+    """What :func:`rasterize_parcels` did."""
+
+    out_path: str
+    n_parcels: int
+    n_burned: int
+    repaired_invalid: int = 0
+    dropped_invalid: int = 0
+    dropped_outside: int = 0
+    class_values: dict[str, int] = Field(default_factory=dict)
+    pixel_counts: dict[int, int] = Field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One-line human summary."""
+        return (
+            f"{self.n_burned}/{self.n_parcels} parcels burned into {self.out_path} "
+            f"(dropped: {self.dropped_invalid} invalid, {self.dropped_outside} outside the grid; "
+            f"repaired: {self.repaired_invalid}); pixels per value: {self.pixel_counts}"
+        )
+
+
+def class_values(
+    classes: Any, mapping: Mapping[str, int], default: int, unknown: int
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Map a column of class names to uint8 values (case-insensitive, trimmed)."""
+    norm = {str(k).strip().lower(): int(v) for k, v in mapping.items()}
+    for k, v in norm.items():
+        if not 0 <= v <= 255:
+            raise VectorError(f"mapping value for {k!r} must be 0..255, got {v}")
+    out = np.empty(len(classes), dtype=np.uint8)
+    seen: dict[str, int] = {}
+    for i, c in enumerate(classes):
+        if c is None or (isinstance(c, float) and np.isnan(c)) or str(c).strip() == "":
+            out[i] = unknown
+            continue
+        key = str(c).strip().lower()
+        out[i] = norm.get(key, default)
+        seen[str(c)] = int(out[i])
+    return out, seen
+
+
+def rasterize_parcels(
+    vector_path: str | os.PathLike,
+    grid_raster: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    class_column: str = "crop",
+    mapping: Mapping[str, int] | None = None,
+    default: int = 0,
+    unknown: int = IGNORE,
+    background: int = 0,
+    all_touched: bool = False,
+    layer: str | int | None = None,
+    block_rows: int = 1024,
+) -> RasterizeReport:
+    """Rasterize parcels onto the grid of ``grid_raster`` as a uint8 GeoTIFF (nodata 255).
+
+    Args:
+        vector_path: parcels in any format and CRS geopandas reads.
+        grid_raster: raster whose CRS, transform and size define the output grid.
+        out_path: output label GeoTIFF.
+        class_column: column holding the class names.
+        mapping: class name -> value (default ``{"rice": 1}``); matching ignores case.
+        default: value of every class not in ``mapping`` (0 = other).
+        unknown: value of parcels without a class (255 = ignore).
+        background: value of pixels outside every parcel (0, or 255 to ignore them).
+        all_touched: burn every pixel a parcel touches (default: pixel centres inside).
+        layer: layer of a multi-layer vector file.
+        block_rows: rows rasterized at a time (bounds memory on large grids).
+
+    Returns:
+        A :class:`RasterizeReport`; parcels dropped also raise a DroppedParcelsWarning.
+
+    Raises:
+        VectorError: unreadable file, no CRS, missing class column, bad mapping.
+        RasterReadError: the grid raster cannot be read.
+    """
+    from rasterio.features import rasterize
+    from rasterio.windows import Window
+    from rasterio.windows import transform as window_transform
+    from shapely import box, make_valid
+
+    mapping = {"rice": 1} if mapping is None else mapping
+    gdf = read_vector(vector_path, layer=layer, columns=[class_column])
+    with open_raster(grid_raster) as ds:
+        crs, transform, width, height = ds.crs, ds.transform, ds.width, ds.height
+    if crs is None:
+        raise VectorError(f"grid raster {grid_raster} has no CRS; cannot place parcels on it")
+    n = len(gdf)
+    values, seen = class_values(gdf[class_column].tolist(), mapping, default, unknown)
+    gdf = gdf.assign(_value=values)
+    geoms = gdf.geometry
+    null = geoms.isna() | geoms.is_empty
+    invalid = ~null & ~geoms.is_valid
+    repaired = 0
+    if invalid.any():
+        fixed = geoms[invalid].apply(make_valid)
+        gdf.loc[invalid, gdf.geometry.name] = fixed
+        repaired = int((~fixed.is_empty).sum())
+    keep = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
+    dropped_invalid = int((~keep).sum())
+    gdf = gdf[keep].to_crs(crs)
+    gdf = gdf[gdf.geom_type.isin(["Polygon", "MultiPolygon", "GeometryCollection"])]
+    dropped_invalid += int(keep.sum()) - len(gdf)
+    left, top = transform * (0, 0)
+    right, bottom = transform * (width, height)
+    extent = box(min(left, right), min(top, bottom), max(left, right), max(top, bottom))
+    inside = gdf.intersects(extent)
+    dropped_outside = int((~inside).sum())
+    gdf = gdf[inside]
+    sindex = gdf.sindex
+    counts = np.zeros(256, dtype=np.int64)
+    prof = profile_for(
+        width=width,
+        height=height,
+        count=1,
+        crs=crs,
+        transform=transform,
+        dtype="uint8",
+        nodata=IGNORE,
+    )
+    with open_writer(
+        out_path, prof, ["label"], {"CLASS_COLUMN": class_column, "MAPPING": dict(mapping)}
+    ) as dst:
+        for r in range(0, height, block_rows):
+            win = Window(0, r, width, min(block_rows, height - r))
+            wt = window_transform(win, transform)
+            x0, y0 = wt * (0, 0)
+            x1, y1 = wt * (win.width, win.height)
+            hits = sindex.query(box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+            sub = gdf.iloc[np.sort(hits)]
+            shape = (int(win.height), int(win.width))
+            if len(sub):
+                block = rasterize(
+                    zip(sub.geometry, sub["_value"].astype(int), strict=True),
+                    out_shape=shape,
+                    transform=wt,
+                    fill=background,
+                    dtype="uint8",
+                    all_touched=all_touched,
+                )
+            else:
+                block = np.full(shape, background, dtype=np.uint8)
+            counts += np.bincount(block.ravel(), minlength=256)
+            dst.write(block[None], window=win)
+    report = RasterizeReport(
+        out_path=str(Path(out_path)),
+        n_parcels=n,
+        n_burned=len(gdf),
+        repaired_invalid=repaired,
+        dropped_invalid=dropped_invalid,
+        dropped_outside=dropped_outside,
+        class_values=seen,
+        pixel_counts={int(v): int(c) for v, c in enumerate(counts) if c},
+    )
+    if dropped_invalid or dropped_outside:
+        warnings.warn(
+            f"{vector_path}: {dropped_invalid} parcels with empty/invalid geometry and "
+            f"{dropped_outside} outside the grid of {grid_raster} were dropped",
+            DroppedParcelsWarning,
+            stacklevel=2,
+        )
+    log.info(report.summary())
+    return report

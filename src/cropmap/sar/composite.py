@@ -1,0 +1,369 @@
+"""Compositing a Sentinel-1 time series by phenology calendar, window by window.
+
+Output (see docs/architecture.md): one float32 GeoTIFF with T x C bands, period-major
+(``P1_VV, P1_VH, P2_VV, ...``), dB, nodata NaN, tags ``CALENDAR`` (JSON), ``PERIODS``,
+``BANDS``, ``UNITS=dB``; and ``<stem>.count.tif`` (uint16, T bands: per pixel, the number
+of acquisitions of each period valid in every band). The scene is processed in blocks of
+rows across all dates, so memory stays bounded whatever the scene size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rasterio.windows import Window
+
+from cropmap.errors import DateParseError, EmptyPeriodWarning, RasterReadError
+from cropmap.io.raster import open_raster, open_writer, profile_for, read_checked
+from cropmap.sar.calendars import Calendar, load_calendar
+from cropmap.sar.reducers import Average, make_reducer
+from cropmap.sar.stack import S1Stack, StackReader, open_stack
+
+log = logging.getLogger(__name__)
+
+#: Memory a block's median stacks may take, in bytes (blocks get fewer rows beyond it).
+BLOCK_BUDGET_BYTES = 256 * 1024 * 1024
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class CompositePlan:
+    """Which acquisitions feed which period: everything a worker needs besides the files."""
+
+    stack: S1Stack
+    calendar: Calendar
+    season_year: int
+    members: tuple[tuple[int, ...], ...]  # per period, indices into stack.acquisitions
+    average: Average = "linear"
+
+    @property
+    def n_periods(self) -> int:
+        """T, the number of periods."""
+        return len(self.members)
+
+    def period_dates(self) -> dict[str, list[str]]:
+        """Acquisition dates (ISO) of every period."""
+        acqs = self.stack.acquisitions
+        return {
+            p.name: [acqs[i].date.isoformat() for i in idx]
+            for p, idx in zip(self.calendar.periods, self.members, strict=True)
+        }
+
+
+def band_names(periods: Sequence[str], bands: Sequence[str]) -> list[str]:
+    """Band descriptions in the documented period-major order: ``P1_VV, P1_VH, P2_VV, ...``."""
+    return [f"{p}_{b}" for p in periods for b in bands]
+
+
+def infer_season_year(calendar: Calendar, dates: Sequence[dt.date]) -> int:
+    """The season start year that puts the most acquisitions inside the calendar's periods.
+
+    Raises:
+        DateParseError: no acquisition falls in any period of any candidate year.
+    """
+    years = range(min(d.year for d in dates) - 1, max(d.year for d in dates) + 1)
+    best, best_n = None, 0
+    for y in years:
+        n = sum(calendar.period_of(d, y) is not None for d in dates)
+        if n > best_n:
+            best, best_n = y, n
+    if best is None:
+        raise DateParseError(
+            f"no acquisition ({min(dates)}..{max(dates)}) falls in any period of calendar "
+            f"{calendar.name!r} ({calendar.periods[0].start}..{calendar.periods[-1].end}); "
+            "check the calendar or the dates"
+        )
+    return best
+
+
+def plan_composite(
+    stack: S1Stack, calendar: Calendar, year: int | None = None, average: Average = "linear"
+) -> CompositePlan:
+    """Assign acquisitions to periods; warn about periods without any acquisition.
+
+    Warns:
+        EmptyPeriodWarning: a period has no acquisition (its composite is all nodata).
+    """
+    season = year if year is not None else infer_season_year(calendar, stack.dates)
+    members: list[list[int]] = [[] for _ in calendar.periods]
+    for i, acq in enumerate(stack.acquisitions):
+        k = calendar.period_of(acq.date, season)
+        if k is not None:
+            members[k].append(i)
+    for p, (a, b), idx in zip(calendar.periods, calendar.ranges(season), members, strict=True):
+        if not idx:
+            warnings.warn(
+                f"period {p.name} ({a}..{b}) of calendar {calendar.name!r} has no acquisition; "
+                "its composite bands are all nodata",
+                EmptyPeriodWarning,
+                stacklevel=3,
+            )
+    return CompositePlan(stack, calendar, season, tuple(tuple(m) for m in members), average)
+
+
+def composite_block(
+    plan: CompositePlan, window: Window, reader: StackReader | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Composite one window over all periods.
+
+    Returns:
+        ``(values, count)``: float32 ``(T*C, h, w)`` dB with NaN nodata (period-major)
+        and uint16 ``(T, h, w)`` valid observations per period.
+    """
+    own = reader is None
+    reader = reader or StackReader(plan.stack)
+    try:
+        C = len(plan.stack.bands)
+        h, w = int(window.height), int(window.width)
+        values = np.empty((plan.n_periods * C, h, w), dtype=np.float32)
+        count = np.zeros((plan.n_periods, h, w), dtype=np.uint16)
+        for t, (period, idx) in enumerate(zip(plan.calendar.periods, plan.members, strict=True)):
+            red = make_reducer(period.reducer, (C, h, w), plan.average)
+            for i in idx:
+                v = reader.read(plan.stack.acquisitions[i], window)
+                red.add(v)
+                count[t] += np.isfinite(v).all(axis=0)
+            values[t * C : (t + 1) * C] = red.result()
+        return values, count
+    finally:
+        if own:
+            reader.close()
+
+
+def row_windows(height: int, width: int, rows: int) -> list[Window]:
+    """Full-width windows of ``rows`` rows covering the grid."""
+    return [Window(0, r, width, min(rows, height - r)) for r in range(0, height, rows)]
+
+
+def _block_rows(plan: CompositePlan, block_rows: int) -> int:
+    C, W = len(plan.stack.bands), plan.stack.grid.width
+    worst = max(
+        (
+            len(m)
+            for p, m in zip(plan.calendar.periods, plan.members, strict=True)
+            if p.reducer == "median"
+        ),
+        default=1,
+    )
+    per_row = max(1, worst) * C * W * 4 + plan.n_periods * C * W * 8
+    return max(1, min(block_rows, BLOCK_BUDGET_BYTES // per_row))
+
+
+def count_path(out_path: str | os.PathLike) -> Path:
+    """Path of the per-period observation count file beside a composite."""
+    p = Path(out_path)
+    return p.with_name(p.stem + ".count.tif")
+
+
+def composite_folder(
+    s1_dir: str | os.PathLike,
+    calendar: str | os.PathLike | Calendar,
+    out_path: str | os.PathLike,
+    *,
+    year: int | None = None,
+    bands: Sequence[str] = ("VV", "VH"),
+    units: str = "auto",
+    file_bands: Sequence[str] | None = None,
+    dates: Any = None,
+    reference: str | os.PathLike | None = None,
+    align: bool = False,
+    resampling: str = "nearest",
+    average: Average = "linear",
+    block_rows: int = 512,
+    progress: Progress | None = None,
+    dask_workers: int = 0,
+    scheduler: str | None = None,
+) -> Path:
+    """Composite a Sentinel-1 time series into one T x C band GeoTIFF (dB) by calendar.
+
+    Args:
+        s1_dir: folder of per-date GeoTIFFs, or one stack file (see :func:`open_stack`).
+        calendar: preset name, YAML path or :class:`Calendar`.
+        out_path: output GeoTIFF; ``<stem>.count.tif`` is written beside it.
+        year: season start year (default: the year that fits most acquisitions).
+        bands: polarisations, in output order.
+        units: ``linear``, ``db`` or ``auto`` (detected, with a warning).
+        file_bands: names of each input file's bands, overriding their descriptions.
+        dates: dates of a stack's band groups (list or sidecar path).
+        reference: raster defining the output grid (default: the earliest input).
+        align: reproject inputs on another grid onto the reference instead of failing.
+        resampling: resampling used by ``align`` (default ``nearest``).
+        average: domain of the ``mean`` reducer: ``linear`` power (default) or ``db``.
+        block_rows: rows per processing window (memory scales with it, not the scene).
+        progress: called as ``progress(done_blocks, total_blocks)``.
+        dask_workers: process windows on a local Dask cluster of this many workers.
+        scheduler: address of a running Dask scheduler (overrides ``dask_workers``).
+
+    Returns:
+        The composite's path.
+
+    Raises:
+        RasterReadError, DateParseError, GridMismatchError, UnitsError, CalendarError,
+        RasterWriteError.
+    """
+    cal = load_calendar(calendar)
+    stack = open_stack(
+        s1_dir,
+        bands=bands,
+        file_bands=file_bands,
+        units=units,
+        dates=dates,
+        reference=reference,
+        align=align,
+        resampling=resampling,
+    )
+    plan = plan_composite(stack, cal, year, average)
+    g = stack.grid
+    windows = row_windows(g.height, g.width, _block_rows(plan, block_rows))
+    C = len(stack.bands)
+    tags = {
+        "CALENDAR": json.dumps(cal.to_dict()),
+        "PERIODS": ",".join(cal.period_names),
+        "BANDS": ",".join(stack.bands),
+        "UNITS": "dB",
+        "SOURCE_UNITS": stack.units,
+        "SEASON_YEAR": plan.season_year,
+        "PERIOD_DATES": json.dumps(plan.period_dates()),
+        "MEAN_AVERAGED_IN": average,
+    }
+    prof = profile_for(
+        width=g.width,
+        height=g.height,
+        count=plan.n_periods * C,
+        crs=g.rio_crs,
+        transform=g.affine,
+        dtype="float32",
+        nodata=float("nan"),
+    )
+    cprof = profile_for(
+        width=g.width,
+        height=g.height,
+        count=plan.n_periods,
+        crs=g.rio_crs,
+        transform=g.affine,
+        dtype="uint16",
+        nodata=None,
+    )
+    out_path = Path(out_path)
+    with (
+        open_writer(out_path, prof, band_names(cal.period_names, stack.bands), tags) as dst,
+        open_writer(
+            count_path(out_path),
+            cprof,
+            list(cal.period_names),
+            {"PERIODS": tags["PERIODS"], "CALENDAR": tags["CALENDAR"]},
+        ) as cdst,
+    ):
+        for done, (win, (values, count)) in enumerate(
+            _run_blocks(plan, windows, dask_workers, scheduler), start=1
+        ):
+            dst.write(values, window=win)
+            cdst.write(count, window=win)
+            if progress is not None:
+                progress(done, len(windows))
+    log.info(
+        "composite %s: %d periods x %d bands, %d acquisitions",
+        out_path,
+        plan.n_periods,
+        C,
+        len(stack.acquisitions),
+    )
+    return out_path
+
+
+def _run_blocks(
+    plan: CompositePlan, windows: list[Window], dask_workers: int, scheduler: str | None
+) -> Iterator[tuple[Window, tuple[np.ndarray, np.ndarray]]]:
+    if dask_workers or scheduler:
+        from cropmap.sar.distributed import run_blocks_dask
+
+        yield from run_blocks_dask(plan, windows, dask_workers, scheduler)
+        return
+    with StackReader(plan.stack) as reader:
+        for win in windows:
+            yield win, composite_block(plan, win, reader)
+
+
+def composite_layout(path_or_dataset: Any) -> tuple[list[str], list[str]]:
+    """Period and band names of a composite, from its tags (or band descriptions).
+
+    Raises:
+        RasterReadError: the raster is not a cropmap composite.
+    """
+    if isinstance(path_or_dataset, str | os.PathLike):
+        with open_raster(path_or_dataset) as ds:
+            return composite_layout(ds)
+    ds = path_or_dataset
+    tags = ds.tags()
+
+    def _names(value: str) -> list[str]:
+        value = value.strip()
+        if value.startswith("["):
+            return [str(v) for v in json.loads(value)]
+        return [v.strip() for v in value.split(",") if v.strip()]
+
+    if "PERIODS" in tags and "BANDS" in tags:
+        periods, bands = _names(tags["PERIODS"]), _names(tags["BANDS"])
+    else:
+        descs = [d or "" for d in ds.descriptions]
+        if not all("_" in d for d in descs):
+            raise RasterReadError(
+                f"{ds.name} is not a cropmap composite: no PERIODS/BANDS tags and band "
+                f"descriptions are not like P1_VV ({', '.join(descs[:4])})"
+            )
+        periods = list(dict.fromkeys(d.rsplit("_", 1)[0] for d in descs))
+        bands = list(dict.fromkeys(d.rsplit("_", 1)[1] for d in descs))
+    if len(periods) * len(bands) != ds.count:
+        raise RasterReadError(
+            f"{ds.name}: {len(periods)} periods x {len(bands)} bands does not match its "
+            f"{ds.count} raster bands"
+        )
+    return periods, bands
+
+
+def read_composite(
+    path: str | os.PathLike | Any,
+    window: Window | tuple | None = None,
+    bands: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Read a composite (or a window of it) as float32 ``(T, C, h, w)`` dB, NaN nodata.
+
+    Args:
+        path: composite GeoTIFF path or an open rasterio dataset.
+        window: rasterio Window or ``((row0, row1), (col0, col1))``; None for all.
+        bands: band names to select (e.g. ``["VH"]``), in the order wanted.
+
+    Raises:
+        RasterReadError: not a composite, or a requested band is absent.
+    """
+    if isinstance(path, str | os.PathLike):
+        with open_raster(path) as ds:
+            return read_composite(ds, window, bands)
+    ds = path
+    periods, have = composite_layout(ds)
+    sel = list(have) if bands is None else [b.strip().upper() for b in bands]
+    upper = [b.upper() for b in have]
+    for b in sel:
+        if b not in upper:
+            raise RasterReadError(
+                f"band {b!r} not in composite {ds.name} (bands: {', '.join(have)})"
+            )
+    ci = [upper.index(b) for b in sel]
+    idx = [t * len(have) + c + 1 for t in range(len(periods)) for c in ci]
+    if isinstance(window, tuple):
+        window = Window.from_slices(*window)
+    arr = read_checked(ds, idx, window=window, out_dtype="float32")
+    nd = ds.nodata
+    if nd is not None and np.isfinite(nd):
+        arr[arr == nd] = np.nan
+    return arr.reshape(len(periods), len(sel), arr.shape[-2], arr.shape[-1])

@@ -1,0 +1,116 @@
+"""Compositing: known reducers, nodata never averaged, layout and count file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+
+import numpy as np
+import pytest
+import rasterio
+
+from cropmap.errors import EmptyPeriodWarning
+from cropmap.sar import (
+    composite_folder,
+    composite_layout,
+    count_path,
+    load_calendar,
+    read_composite,
+)
+
+TINY = {
+    "name": "tiny",
+    "periods": [
+        {"name": "A", "start": "05-01", "end": "05-31", "reducer": "min", "stage": "s1"},
+        {"name": "B", "start": "06-01", "end": "06-30", "reducer": "mean", "stage": "s1"},
+        {"name": "C", "start": "07-01", "end": "07-31", "reducer": "max", "stage": "s2"},
+        {"name": "D", "start": "08-01", "end": "08-31", "reducer": "median", "stage": "s2"},
+    ],
+}
+
+
+def _composite(folder, out, **kw):
+    kw.setdefault("units", "db")
+    return composite_folder(folder, load_calendar(TINY), out, **kw)
+
+
+def test_min_max_median_of_known_values(s1_db, tmp_path):
+    folder, values = s1_db
+    out = _composite(folder, tmp_path / "c.tif", block_rows=4)
+    x = read_composite(out)
+    assert x.shape == (4, 2, 6, 5) and x.dtype == np.float32
+    may = np.stack([v for d, v in values.items() if d.month == 5])
+    jul = np.stack([v for d, v in values.items() if d.month == 7])
+    aug = np.stack([v for d, v in values.items() if d.month == 8])
+    np.testing.assert_allclose(x[0], may.min(axis=0), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(x[2], jul.max(axis=0), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(x[3], np.median(aug, axis=0), rtol=0, atol=1e-5)
+
+
+def test_mean_in_linear_and_db(s1_db, tmp_path):
+    folder, values = s1_db
+    jun = np.stack([v for d, v in values.items() if d.month == 6])
+    lin = read_composite(_composite(folder, tmp_path / "a.tif"))[1]
+    expect_lin = 10 * np.log10(np.mean(10 ** (jun / 10), axis=0))
+    np.testing.assert_allclose(lin, expect_lin, atol=1e-4)
+    db = read_composite(_composite(folder, tmp_path / "b.tif", average="db"))[1]
+    np.testing.assert_allclose(db, jun.mean(axis=0), atol=1e-4)
+
+
+@pytest.mark.parametrize("nodata_value", [np.nan, 0.0, -32768.0, -9999.0])
+def test_nodata_never_enters_a_mean(tmp_path, s1_writer, nodata_value):
+    folder = tmp_path / "s1"
+    folder.mkdir()
+    good = np.full((4, 4), -10.0, np.float32)
+    bad = good.copy()
+    bad[1, 2] = nodata_value
+    declared = -9999.0 if nodata_value == -9999.0 else None
+    s1_writer(folder, dt.date(2021, 6, 3), good, good - 5, nodata=declared)
+    s1_writer(
+        folder, dt.date(2021, 6, 15), bad, bad - 5 if nodata_value != 0 else bad, nodata=declared
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmptyPeriodWarning)
+        out = _composite(folder, tmp_path / "c.tif", average="db")
+    x = read_composite(out)
+    assert x[1, 0, 1, 2] == pytest.approx(-10.0, abs=1e-5)  # only the valid date
+    with rasterio.open(count_path(out)) as ds:
+        count = ds.read(2)
+    assert count[1, 2] == 1 and count[0, 0] == 2
+
+
+def test_empty_period_is_nodata_with_warning(s1_db, tmp_path):
+    folder, _ = s1_db
+    for p in folder.glob("2021-07-*.tif"):
+        p.unlink()
+    with pytest.warns(EmptyPeriodWarning, match="period C"):
+        out = _composite(folder, tmp_path / "c.tif")
+    x = read_composite(out)
+    assert np.isnan(x[2]).all() and np.isfinite(x[1]).all()
+    with rasterio.open(count_path(out)) as ds:
+        assert ds.read(3).max() == 0 and ds.dtypes[0] == "uint16"
+
+
+def test_layout_and_band_order(s1_db, tmp_path):
+    folder, values = s1_db
+    out = _composite(folder, tmp_path / "c.tif", bands=("VH", "VV"))
+    periods, bands = composite_layout(out)
+    assert periods == ["A", "B", "C", "D"] and bands == ["VH", "VV"]
+    with rasterio.open(out) as ds:
+        assert ds.descriptions[:3] == ("A_VH", "A_VV", "B_VH")
+        assert ds.tags()["UNITS"] == "dB"
+        assert np.isnan(ds.nodata)
+    only_vv = read_composite(out, bands=["VV"], window=((1, 3), (0, 2)))
+    full = read_composite(out)
+    np.testing.assert_array_equal(only_vv[:, 0], full[:, 1, 1:3, 0:2])
+
+
+def test_linear_input_is_converted_to_db(s1_db, s1_writer, tmp_path):
+    folder, values = s1_db
+    lin_folder = tmp_path / "lin"
+    lin_folder.mkdir()
+    for d, v in values.items():
+        s1_writer(lin_folder, d, 10 ** (v[0] / 10), 10 ** (v[1] / 10))
+    a = read_composite(_composite(folder, tmp_path / "a.tif"))
+    b = read_composite(_composite(lin_folder, tmp_path / "b.tif", units="linear"))
+    np.testing.assert_allclose(a, b, atol=1e-4)
