@@ -1,9 +1,209 @@
-"""CLI commands of the 'data' group (filled in by its issue)."""
+"""CLI commands of the 'data' group: ``composite``, ``rasterize`` and ``patches``.
+
+Thin wiring over :mod:`cropmap.sar` and :mod:`cropmap.data`; heavy imports stay inside
+the commands so that ``cropmap --help`` stays fast.
+"""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import typer
 
 
+def _split_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    import warnings
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from cropmap.errors import CropmapWarning
+
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        ) as bar,
+    ):
+        task = bar.add_task(label, total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        warnings.simplefilter("always", CropmapWarning)
+        yield tick
+    for w in caught:  # one clean line per warning, after the bar
+        typer.secho(f"warning: {w.message}", err=True, fg="yellow")
+
+
+def composite(
+    s1: Path = typer.Argument(..., help="Folder of per-date GeoTIFFs, or one multi-band stack."),
+    out: Path = typer.Argument(..., help="Output composite GeoTIFF (.count.tif written beside)."),
+    calendar: str = typer.Option(
+        ...,
+        "--calendar",
+        "-c",
+        help="Preset (korea-rice, spain-rice, france-rice, netherlands-barley) or YAML file.",
+    ),
+    year: int | None = typer.Option(None, "--year", help="Season start year (default: guessed)."),
+    bands: str = typer.Option("VV,VH", "--bands", help="Polarisations to use, in output order."),
+    file_bands: str | None = typer.Option(
+        None, "--file-bands", help="Names of the input files' bands in order, e.g. VV,VH."
+    ),
+    units: str = typer.Option("auto", "--units", help="linear, db or auto (detected)."),
+    dates: Path | None = typer.Option(
+        None, "--dates", help="Dates sidecar of a stack (one YYYY-MM-DD per line)."
+    ),
+    align: bool = typer.Option(
+        False, "--align", help="Reproject inputs on another grid onto the reference grid."
+    ),
+    reference: Path | None = typer.Option(
+        None, "--reference", help="Raster defining the output grid (default: first date)."
+    ),
+    resampling: str = typer.Option("nearest", "--resampling", help="Resampling for --align."),
+    average: str = typer.Option(
+        "linear", "--average", help="Domain of the mean reducer: linear (power) or db."
+    ),
+    block_rows: int = typer.Option(512, "--block-rows", help="Rows per processing window."),
+    dask_workers: int = typer.Option(0, "--dask-workers", help="Local Dask worker processes."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Address of a running Dask scheduler (tcp://host:8786)."
+    ),
+) -> None:
+    """Composite a Sentinel-1 time series by phenology calendar into one T x C GeoTIFF (dB).
+
+    Bands are period-major (P1_VV, P1_VH, P2_VV, ...); OUT's .count.tif holds the number of
+    valid acquisitions per period.
+
+    Example: cropmap composite data/korea/s1 data/korea/composite.tif --calendar korea-rice
+    """
+    from cropmap.sar import composite_folder, composite_layout
+
+    with _progress("compositing") as tick:
+        path = composite_folder(
+            s1,
+            calendar,
+            out,
+            year=year,
+            bands=_split_list(bands) or ("VV", "VH"),
+            units=units,
+            file_bands=_split_list(file_bands),
+            dates=dates,
+            reference=reference,
+            align=align,
+            resampling=resampling,
+            average=average,  # type: ignore[arg-type]
+            block_rows=block_rows,
+            progress=tick,
+            dask_workers=dask_workers,
+            scheduler=scheduler,
+        )
+    periods, names = composite_layout(path)
+    typer.echo(
+        f"wrote {path} ({len(periods)} periods x {', '.join(names)}, dB) "
+        f"and {path.with_name(path.stem + '.count.tif').name}"
+    )
+
+
+def rasterize(
+    parcels: Path = typer.Argument(..., help="Parcel vectors (GeoPackage, Shapefile, ...)."),
+    grid: Path = typer.Argument(..., help="Raster whose grid the labels take (the composite)."),
+    out: Path = typer.Argument(..., help="Output label GeoTIFF (uint8, 255 = ignore)."),
+    class_column: str = typer.Option("crop", "--class-column", help="Column of class names."),
+    target: str = typer.Option(
+        "rice", "--target", help="Class(es) labelled 1, comma-separated (e.g. rice or barley)."
+    ),
+    default: int = typer.Option(0, "--default", help="Value of every other class."),
+    unknown: int = typer.Option(255, "--unknown", help="Value of parcels without a class."),
+    background: int = typer.Option(
+        0, "--background", help="Value outside every parcel (0, or 255 to ignore it)."
+    ),
+    all_touched: bool = typer.Option(False, "--all-touched", help="Burn every touched pixel."),
+    layer: str | None = typer.Option(None, "--layer", help="Layer of a multi-layer file."),
+) -> None:
+    """Rasterize parcels (any CRS, reprojected) onto a composite's grid as labels.
+
+    Example: cropmap rasterize data/korea/parcels.gpkg data/korea/composite.tif data/korea/labels.tif --target rice
+    """  # noqa: E501
+    from cropmap.data import rasterize_parcels
+
+    mapping = dict.fromkeys(_split_list(target) or [], 1)
+    report = rasterize_parcels(
+        parcels,
+        grid,
+        out,
+        class_column=class_column,
+        mapping=mapping,
+        default=default,
+        unknown=unknown,
+        background=background,
+        all_touched=all_touched,
+        layer=layer,
+    )
+    typer.echo(report.summary())
+
+
+def patches(
+    composite: Path = typer.Argument(..., help="Composite GeoTIFF."),
+    labels: Path = typer.Argument(..., help="Label GeoTIFF on the composite's grid."),
+    out: Path = typer.Argument(..., help="Patch store folder."),
+    size: int = typer.Option(256, "--size", help="Patch size in pixels."),
+    stride: int | None = typer.Option(None, "--stride", help="Step between patches."),
+    split: str = typer.Option("blocks", "--split", help="blocks (spatial) or random."),
+    fractions: str = typer.Option("0.7,0.15,0.15", "--fractions", help="train,val,test."),
+    block: int = typer.Option(4, "--block", help="Spatial block side, in patch sizes."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split."),
+    region: str = typer.Option("", "--region", help="Region name recorded in the manifest."),
+    target: str = typer.Option("rice", "--target", help="Target class name (label 1)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing store."),
+) -> None:
+    """Tile composite + labels into a patch store with spatial train/val/test splits.
+
+    Example: cropmap patches data/korea/composite.tif data/korea/labels.tif data/korea/patches --region korea
+    """  # noqa: E501
+    from cropmap.data import build_patches
+    from cropmap.errors import ConfigError
+
+    try:
+        fr = [float(f) for f in _split_list(fractions) or []]
+    except ValueError:
+        raise ConfigError(
+            f"--fractions must be three numbers like 0.7,0.15,0.15: {fractions}"
+        ) from None
+    with _progress("writing patches") as tick:
+        m = build_patches(
+            composite,
+            labels,
+            out,
+            size=size,
+            stride=stride,
+            split=split,
+            fractions=fr,
+            block=block,
+            seed=seed,
+            region=region,
+            target=target,
+            overwrite=force,
+            progress=tick,
+        )
+    counts = ", ".join(f"{k} {v}" for k, v in m.counts().items())
+    typer.echo(f"wrote {len(m.patches)} patches to {out} ({counts}); skipped {m.dropped}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.command("composite")(composite)
+    app.command("rasterize")(rasterize)
+    app.command("patches")(patches)

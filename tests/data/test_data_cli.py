@@ -1,0 +1,65 @@
+"""The data CLI: composite -> rasterize -> patches, and one-line errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import box
+from typer.testing import CliRunner
+
+from cropmap.cli.main import app
+from cropmap.sar.synthetic import DEFAULT_TRANSFORM, series_dates, write_s1_series
+
+
+@pytest.mark.slow
+def test_cli_chain(tmp_path):
+    s1 = tmp_path / "s1"
+    write_s1_series(s1, series_dates(dt.date(2021, 5, 1), 26, 6), height=40, width=40)
+    x0, y0 = DEFAULT_TRANSFORM * (0, 0)
+    parcels = gpd.GeoDataFrame(
+        {"crop": ["rice", "maize"]},
+        geometry=[box(x0, y0 - 200, x0 + 200, y0), box(x0 + 200, y0 - 400, x0 + 400, y0 - 200)],
+        crs="EPSG:32631",
+    )
+    parcels.to_file(tmp_path / "p.gpkg")
+    run = CliRunner().invoke
+    r = run(
+        app,
+        ["composite", str(s1), str(tmp_path / "c.tif"), "-c", "spain-rice", "--units", "linear"],
+    )
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "c.count.tif").exists()
+    r = run(
+        app,
+        ["rasterize", str(tmp_path / "p.gpkg"), str(tmp_path / "c.tif"), str(tmp_path / "l.tif")],
+    )
+    assert r.exit_code == 0 and "2/2 parcels" in r.output, r.output
+    r = run(
+        app,
+        [
+            "patches",
+            str(tmp_path / "c.tif"),
+            str(tmp_path / "l.tif"),
+            str(tmp_path / "store"),
+            "--size",
+            "20",
+            "--split",
+            "random",
+            "--fractions",
+            "0.5,0.5,0",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    m = json.loads((tmp_path / "store" / "manifest.json").read_text())
+    assert len(m["patches"]) == 4 and m["calendar"]["name"] == "spain-rice"
+    assert np.isfinite(m["norm"]["mean"]["VH"])
+
+
+def test_cli_help_shows_examples():
+    for cmd in ("composite", "rasterize", "patches"):
+        r = CliRunner().invoke(app, [cmd, "--help"])
+        assert r.exit_code == 0 and "Example: cropmap " + cmd in r.output
