@@ -55,9 +55,10 @@ def mask_nodata(values: np.ndarray, nodata: float | None = None) -> np.ndarray:
 def linear_to_db(values: np.ndarray) -> np.ndarray:
     """``10 * log10(values)`` as float32; zero, negative and NaN inputs give NaN."""
     v = np.asarray(values, dtype=np.float32)
-    out = np.full(v.shape, np.nan, dtype=np.float32)
-    ok = np.isfinite(v) & (v > 0)
-    out[ok] = 10.0 * np.log10(v[ok])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log10(v)
+    out *= np.float32(10.0)
+    out[~(v > 0) | ~np.isfinite(out)] = np.nan  # zero, negative, NaN or inf inputs
     return out
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from affine import Affine
+from rasterio.windows import Window
 
 from cropmap.io.raster import open_writer, profile_for
 
@@ -40,11 +41,13 @@ def write_s1_series(
     transform: Affine = DEFAULT_TRANSFORM,
     seed: int = 0,
     block_rows: int = 512,
+    compress: str | None = "deflate",
 ) -> list[Path]:
     """Write one float32 GeoTIFF per date named ``<YYYY-MM-DD>.tif`` (nodata NaN).
 
     Values are ``db_means[c]`` + Gaussian noise (dB), stored as linear sigma0 or dB.
-    Files are written in row blocks, so large scenes need little memory.
+    Files are written in row blocks, so large scenes need little memory;
+    ``compress=None`` writes uncompressed files fast (benchmarks).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -59,6 +62,9 @@ def write_s1_series(
         dtype="float32",
         nodata=float("nan"),
     )
+    if compress is None:
+        prof.pop("compress", None)
+        prof.pop("predictor", None)
     for day in dates:
         path = out / f"{day.isoformat()}.tif"
         with open_writer(path, prof, list(bands)) as dst:
@@ -70,8 +76,6 @@ def write_s1_series(
                     block[c] += rng.standard_normal((h, width), dtype=np.float32) * noise_db
                 if units == "linear":
                     block = np.power(np.float32(10.0), block / np.float32(10.0))
-                from rasterio.windows import Window
-
                 dst.write(block, window=Window(0, r, width, h))
         paths.append(path)
     return paths
