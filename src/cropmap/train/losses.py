@@ -8,6 +8,7 @@ same per class for ``K > 2``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import torch
@@ -88,11 +89,6 @@ def make_loss(
     """The loss ``name`` from :data:`LOSSES` with its options bound."""
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSSES)}")
-    fn = LOSSES[name]
-
-    def loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return fn(
-            logits, y, pos_weight=pos_weight, class_weights=class_weights, ignore_index=ignore_index
-        )
-
-    return loss
+    return functools.partial(  # a partial (not a closure) pickles for spawned DDP workers
+        LOSSES[name], pos_weight=pos_weight, class_weights=class_weights, ignore_index=ignore_index
+    )
