@@ -12,13 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from rasterio import features
 from scipy import ndimage
 
 from cropmap.simulate.phenology import CLASS_CODE
 from cropmap.simulate.regions import RegionSpec, Zone
 
 PIXEL_M = 10.0
-ROAD_WIDTH_M = 16.0
+ROAD_WIDTH_M = 20.0
+#: Pieces of parcels smaller than this (pixels) are merged into a neighbour.
+MIN_PIECE_PX = 8
 MAIN_ROAD_SPACING_M = 1500.0
 
 
@@ -85,16 +88,16 @@ def _strip_grid(
     vmin, vmax = float(v.min()) - 1.0, float(v.max()) + 1.0
     umin, umax = float(u.min()) - 1.0, float(u.max()) + 1.0
     w = zone.cell_width_m
-    n_strips = int((vmax - vmin) / (0.4 * w)) + 3
-    widths = np.clip(_lognormal(rng, w, 0.35, n_strips), 0.4 * w, 3.0 * w)
+    n_strips = int((vmax - vmin) / (0.6 * w)) + 3
+    widths = np.clip(_lognormal(rng, w, 0.3, n_strips), 0.6 * w, 3.0 * w)
     v_edges = vmin - rng.uniform(0, w) + np.concatenate([[0.0], np.cumsum(widths)])
     n_strips = int(np.searchsorted(v_edges, vmax)) + 1
     v_edges = v_edges[: n_strips + 1]
     strip = np.clip(np.searchsorted(v_edges, v, side="right") - 1, 0, n_strips - 1)
 
     length = zone.cell_length_m
-    m = int((umax - umin) / (0.4 * length)) + 3
-    lengths = np.clip(_lognormal(rng, length, 0.5, (n_strips, m)), 0.4 * length, 3.0 * length)
+    m = int((umax - umin) / (0.5 * length)) + 3
+    lengths = np.clip(_lognormal(rng, length, 0.45, (n_strips, m)), 0.5 * length, 3.0 * length)
     starts = umin - rng.uniform(0, length, (n_strips, 1))
     cuts = starts + np.cumsum(lengths, axis=1)  # (S, M), row-wise increasing, beyond umax
     span = (umax - umin) + 6.0 * length + 10.0
@@ -152,6 +155,11 @@ def tessellate(region: RegionSpec, size: int, rng: np.random.Generator) -> Lands
 
     uniq, inverse = np.unique(keys, return_inverse=True)
     labels = inverse.reshape(size, size).astype(np.int32)
+    # merge slivers (cells cut by zone edges or cross roads) into their largest neighbour
+    labels = features.sieve(labels, MIN_PIECE_PX, connectivity=4)
+    kept, labels = np.unique(labels, return_inverse=True)
+    labels = labels.reshape(size, size).astype(np.int32)
+    uniq = uniq[kept]
     cell_zone_full = (uniq // big).astype(np.int64)
     cell_zone = np.where(cell_zone_full >= n_zones, 255, cell_zone_full).astype(np.uint8)
 
@@ -180,18 +188,25 @@ def polygonize(labels: np.ndarray, cell_class: np.ndarray, transform, crs):
     """
     import geopandas as gpd
     import shapely
-    from rasterio import features
 
     from cropmap.simulate.phenology import CLASSES
 
-    geoms, values = [], []
+    rings: list[np.ndarray] = []
+    ring_counts: list[int] = []
+    values: list[int] = []
     for geom, value in features.shapes(labels, connectivity=4, transform=transform):
-        geoms.append(geom)
+        coords = geom["coordinates"]
+        ring_counts.append(len(coords))
+        rings.extend(np.asarray(r, dtype=np.float64) for r in coords)
         values.append(int(value))
-    shapes = [shapely.geometry.shape(g) for g in geoms]
+    ring_off = np.concatenate([[0], np.cumsum([len(r) for r in rings])])
+    poly_off = np.concatenate([[0], np.cumsum(ring_counts)])
+    polys = shapely.from_ragged_array(
+        shapely.GeometryType.POLYGON, np.concatenate(rings), (ring_off, poly_off)
+    )
     values_arr = np.asarray(values, dtype=np.int64)
     # stable order: by top-left of each polygon, so ids do not depend on GDAL's traversal
-    bounds = shapely.bounds(np.asarray(shapes, dtype=object))
+    bounds = shapely.bounds(polys)
     order = np.lexsort((bounds[:, 0], -bounds[:, 3]))
     names = np.asarray(CLASSES, dtype=object)
     return gpd.GeoDataFrame(
@@ -199,6 +214,6 @@ def polygonize(labels: np.ndarray, cell_class: np.ndarray, transform, crs):
             "parcel_id": np.arange(1, len(order) + 1, dtype=np.int64),
             "crop": names[cell_class[values_arr[order]]].astype(str),
         },
-        geometry=[shapes[i] for i in order],
+        geometry=polys[order],
         crs=crs,
     )

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +25,12 @@ from cropmap.simulate.backscatter import cell_tables
 from cropmap.simulate.parcels import PIXEL_M, polygonize, tessellate
 from cropmap.simulate.phenology import CLASSES
 from cropmap.simulate.regions import get_region
+from cropmap.simulate.render import INCIDENCE_GRADIENT_DEG_PER_M, INCIDENCE_REF_DEG, Renderer
 from cropmap.simulate.schedule import acquisitions
-from cropmap.simulate.speckle import gamma_speckle, texture_field
 
 log = logging.getLogger(__name__)
 
 FORMAT = "cropmap-sim/1"
-#: Reference incidence angle of the trajectories, degrees.
-INCIDENCE_REF_DEG = 38.0
-#: Incidence change across the swath, degrees per metre (about 17 deg over 250 km).
-INCIDENCE_GRADIENT_DEG_PER_M = 17.0 / 250_000.0
 #: Fixed GeoPackage timestamp so that the same call writes byte-identical files.
 GPKG_DATE = "2000-01-01T00:00:00.000Z"
 
@@ -65,16 +62,6 @@ class SceneConfig(BaseModel):
     block_rows: int = Field(256, ge=1)
 
 
-def _edge_mask(cols: np.ndarray, rows: np.ndarray, size: int, side: str, frac: float) -> np.ndarray:
-    """NaN strip of a swath edge: slightly tilted (the track is not exactly north-south)."""
-    tilt = 0.06
-    centre = frac * size
-    edge = centre + tilt * (rows[:, None] - size / 2.0)
-    if side == "west":
-        return cols[None, :] < edge
-    return cols[None, :] >= size - edge
-
-
 @contextlib.contextmanager
 def _gpkg_env() -> Iterator[None]:
     import pyogrio
@@ -98,6 +85,7 @@ def simulate_scene(
     defects: bool = True,
     texture_sigma_px: float = 1.5,
     block_rows: int = 256,
+    workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Simulate a Sentinel-1 VV/VH season over parcels of a region and write it.
@@ -117,6 +105,8 @@ def simulate_scene(
         defects: add a missing swath strip and an acquisition gap.
         texture_sigma_px: texture correlation length, pixels.
         block_rows: rows generated at once.
+        workers: threads writing acquisitions in parallel (default: CPU count, at most
+            4); the files do not depend on it.
         progress: called with (done, total) acquisitions.
 
     Returns:
@@ -154,25 +144,12 @@ def simulate_scene(
 
     land = tessellate(spec, n, np.random.default_rng([cfg.seed, 1]))
     acqs, gap = acquisitions(
-        spec, cfg.year, np.random.default_rng([cfg.seed, 2]), cfg.revisit_days, gap=cfg.defects
+        spec, cfg.year, np.random.default_rng([cfg.seed, 2]), cfg.revisit_days, defects=cfg.defects
     )
     doy = np.asarray([a.date.timetuple().tm_yday for a in acqs], dtype=np.float64)
     cells = cell_tables(spec, land.cell_class, doy, np.random.default_rng([cfg.seed, 3]))
 
-    # static per-pixel maps (dB): texture and incidence slopes
-    trng = np.random.default_rng([cfg.seed, 4])
-    f1 = texture_field(trng, n, cfg.texture_sigma_px)
-    f2 = texture_field(trng, n, cfg.texture_sigma_px)
-    tex = cells.texture_db[land.labels]
-    static_vv = tex * f1
-    static_vh = tex * (np.float32(0.7) * f1 + np.float32(0.714) * f2)
-    del f1, f2, tex
-    slope_vv = cells.slope_vv[land.labels]
-    slope_vh = cells.slope_vh[land.labels]
-
-    cols = np.arange(n, dtype=np.float32)
-    across = (cols - n / 2.0) * np.float32(PIXEL_M * INCIDENCE_GRADIENT_DEG_PER_M)
-    k = np.float32(np.log(10.0) / 10.0)
+    renderer = Renderer.build(land.labels, cells, cfg.looks, cfg.seed, cfg.texture_sigma_px)
     profile = profile_for(
         width=n,
         height=n,
@@ -181,12 +158,11 @@ def simulate_scene(
         transform=transform,
         dtype="float32",
         nodata=float("nan"),
+        zlevel=1,
     )
-    for ti, acq in enumerate(acqs):
-        # ascending passes look east: incidence grows eastwards; descending: westwards
-        sign = 1.0 if acq.direction == "ascending" else -1.0
-        dtheta = (acq.incidence_deg - INCIDENCE_REF_DEG + sign * across).astype(np.float32)
-        path = out / "s1" / f"{acq.date.isoformat()}.tif"
+
+    def _write(ti: int) -> None:
+        acq = acqs[ti]
         tags = {
             "ACQUISITION_DATE": acq.date.isoformat(),
             "RELATIVE_ORBIT": acq.relative_orbit,
@@ -196,28 +172,20 @@ def simulate_scene(
             "QUANTITY": "sigma0",
             "SIMULATOR": f"{FORMAT} region={spec.name} seed={cfg.seed}",
         }
+        path = out / "s1" / f"{acq.date.isoformat()}.tif"
         with open_writer(path, profile, descriptions=["VV", "VH"], tags=tags) as dst:
             for bi, r0 in enumerate(range(0, n, cfg.block_rows)):
                 r1 = min(n, r0 + cfg.block_rows)
-                lab = land.labels[r0:r1]
-                brng = np.random.default_rng([cfg.seed, 5, ti, bi])
-                block = np.empty((2, r1 - r0, n), dtype=np.float32)
-                for band, (table, static, slope) in enumerate(
-                    ((cells.vv, static_vv, slope_vv), (cells.vh, static_vh, slope_vh))
-                ):
-                    db = table[ti][lab]
-                    db += static[r0:r1]
-                    db += slope[r0:r1] * dtheta[None, :]
-                    db *= k
-                    np.exp(db, out=db)
-                    db *= gamma_speckle(brng, db.shape, cfg.looks)
-                    block[band] = db
-                if defects and acq.edge_side != "none":
-                    rows = np.arange(r0, r1, dtype=np.float32)
-                    block[:, _edge_mask(cols, rows, n, acq.edge_side, acq.edge_fraction)] = np.nan
-                dst.write(block, window=Window(0, r0, n, r1 - r0))
-        if progress is not None:
-            progress(ti + 1, len(acqs))
+                dst.write(renderer.block(ti, acq, r0, r1, bi), window=Window(0, r0, n, r1 - r0))
+
+    n_workers = max(1, min(workers or os.cpu_count() or 1, 4, len(acqs)))
+    with ThreadPoolExecutor(n_workers) as pool:
+        for done, fut in enumerate(
+            as_completed([pool.submit(_write, i) for i in range(len(acqs))])
+        ):
+            fut.result()
+            if progress is not None:
+                progress(done + 1, len(acqs))
 
     gdf = polygonize(land.labels, land.cell_class, transform, crs)
     with atomic_path(out / "parcels.gpkg", suffix=".gpkg") as tmp, _gpkg_env():

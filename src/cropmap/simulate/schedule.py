@@ -53,7 +53,7 @@ def acquisitions(
     year: int,
     rng: np.random.Generator,
     revisit_days: int | None = None,
-    gap: bool = True,
+    defects: bool = True,
 ) -> tuple[list[Acquisition], tuple[dt.date, dt.date] | None]:
     """List the acquisitions of a season, sorted by date.
 
@@ -62,7 +62,8 @@ def acquisitions(
         year: the year of the season.
         rng: random generator (gap position, swath-edge jitter).
         revisit_days: 6 or 12; None picks :func:`default_revisit`.
-        gap: drop the acquisitions of one window of ``region.gap_days`` days.
+        defects: drop the acquisitions of one window of ``region.gap_days`` days and
+            cut the swath-edge strip of the orbit that has one.
 
     Returns:
         ``(acquisitions, gap_window)``; ``gap_window`` is ``(first, last)`` day or None.
@@ -84,7 +85,8 @@ def acquisitions(
         day = start + dt.timedelta(days=(revisit - offset) % revisit)
         while day <= end:
             frac = 0.0
-            if orb.swath_edge != "none":
+            side = orb.swath_edge if defects else "none"
+            if side != "none":
                 frac = float(orb.edge_fraction * (1.0 + rng.uniform(-0.15, 0.15)))
             out.append(
                 Acquisition(
@@ -93,14 +95,14 @@ def acquisitions(
                     relative_orbit=orb.relative_orbit,
                     direction=orb.direction,
                     incidence_deg=orb.incidence_deg,
-                    edge_side=orb.swath_edge,
+                    edge_side=side,
                     edge_fraction=round(frac, 4),
                 )
             )
             day += dt.timedelta(days=revisit)
     out.sort(key=lambda a: (a.date, a.orbit))
     window = None
-    if gap and region.gap_days > 0:
+    if defects and region.gap_days > 0:
         span = (end - start).days - 60 - region.gap_days
         g0 = start + dt.timedelta(days=30 + int(rng.integers(0, max(span, 1))))
         g1 = g0 + dt.timedelta(days=region.gap_days - 1)

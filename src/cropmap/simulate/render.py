@@ -1,0 +1,120 @@
+"""Pixel rendering of one acquisition, block by block.
+
+sigma0 (linear) = 10 ** ((parcel mean dB + texture dB + slope * (theta - 38 deg)) / 10)
+                  * gamma speckle (shape L, mean 1),
+with theta the local incidence angle (orbit's centre angle plus the across-swath
+gradient). Swath-edge strips are set to NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cropmap.simulate.backscatter import CellTables
+from cropmap.simulate.parcels import PIXEL_M
+from cropmap.simulate.schedule import Acquisition
+from cropmap.simulate.speckle import gamma_speckle, texture_field
+
+#: Reference incidence angle of the trajectories, degrees.
+INCIDENCE_REF_DEG = 38.0
+#: Incidence change across the swath, degrees per metre (about 17 deg over 250 km).
+INCIDENCE_GRADIENT_DEG_PER_M = 17.0 / 250_000.0
+#: Stored values keep 11 significant bits (relative precision 5e-4, about 0.002 dB, far
+#: below speckle), which makes the float32 GeoTIFFs compress to about half.
+MANTISSA_MASK = np.uint32(0xFFFFF000)
+#: Tilt of the swath edge (columns per row): tracks are not exactly north-south.
+EDGE_TILT = 0.06
+
+
+@dataclass
+class Renderer:
+    """Static per-pixel maps of a scene, shared by all acquisitions.
+
+    Attributes:
+        labels: ``(H, W)`` int32 parcel cell of every pixel.
+        cells: the per-parcel tables.
+        static_vv: ``(H, W)`` float32 texture of VV, dB.
+        static_vh: ``(H, W)`` float32 texture of VH, dB.
+        slope_vv: ``(H, W)`` float32 incidence slope of VV, dB/deg.
+        slope_vh: ``(H, W)`` float32 incidence slope of VH, dB/deg.
+        looks: equivalent number of looks.
+        seed: scene seed (speckle streams are keyed by seed, date index and block).
+    """
+
+    labels: np.ndarray
+    cells: CellTables
+    static_vv: np.ndarray
+    static_vh: np.ndarray
+    slope_vv: np.ndarray
+    slope_vh: np.ndarray
+    looks: float
+    seed: int
+
+    @classmethod
+    def build(
+        cls,
+        labels: np.ndarray,
+        cells: CellTables,
+        looks: float,
+        seed: int,
+        texture_sigma_px: float,
+    ) -> Renderer:
+        """Draw the texture fields and gather the per-pixel slopes."""
+        n = labels.shape[0]
+        trng = np.random.default_rng([seed, 4])
+        f1 = texture_field(trng, n, texture_sigma_px)
+        f2 = texture_field(trng, n, texture_sigma_px)
+        tex = cells.texture_db[labels]
+        f2 *= np.float32(0.714)
+        f2 += np.float32(0.7) * f1
+        f1 *= tex
+        f2 *= tex
+        return cls(
+            labels=labels,
+            cells=cells,
+            static_vv=f1,
+            static_vh=f2,
+            slope_vv=cells.slope_vv[labels],
+            slope_vh=cells.slope_vh[labels],
+            looks=looks,
+            seed=seed,
+        )
+
+    def block(self, ti: int, acq: Acquisition, r0: int, r1: int, bi: int) -> np.ndarray:
+        """Render rows ``r0:r1`` of acquisition ``ti``.
+
+        Returns:
+            ``(2, r1 - r0, W)`` float32 linear sigma0 (VV, VH), NaN in the swath gap.
+        """
+        n = self.labels.shape[1]
+        cols = np.arange(n, dtype=np.float32)
+        across = (cols - n / 2.0) * np.float32(PIXEL_M * INCIDENCE_GRADIENT_DEG_PER_M)
+        # ascending passes look east: incidence grows eastwards; descending: westwards
+        sign = np.float32(1.0 if acq.direction == "ascending" else -1.0)
+        dtheta = (np.float32(acq.incidence_deg - INCIDENCE_REF_DEG) + sign * across)[None, :]
+        k = np.float32(np.log(10.0) / 10.0)
+        lab = self.labels[r0:r1]
+        rng = np.random.default_rng([self.seed, 5, ti, bi])
+        out = np.empty((2, r1 - r0, n), dtype=np.float32)
+        bands = (
+            (self.cells.vv, self.static_vv, self.slope_vv),
+            (self.cells.vh, self.static_vh, self.slope_vh),
+        )
+        for b, (table, static, slope) in enumerate(bands):
+            db = table[ti][lab]
+            db += static[r0:r1]
+            db += slope[r0:r1] * dtheta
+            db *= k
+            np.exp(db, out=db)
+            db *= gamma_speckle(rng, db.shape, self.looks)
+            out[b] = db
+        bits = out.view(np.uint32)
+        bits &= MANTISSA_MASK
+        if acq.edge_side != "none" and acq.edge_fraction > 0:
+            rows = np.arange(r0, r1, dtype=np.float32)
+            edge = acq.edge_fraction * n + EDGE_TILT * (rows[:, None] - n / 2.0)
+            gap = cols[None, :] < edge if acq.edge_side == "west" else cols[None, :] >= n - edge
+            out[:, gap] = np.nan
+        return out
