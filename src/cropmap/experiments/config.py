@@ -47,7 +47,10 @@ class RegionSpec(_Strict):
         target: crop value mapped to label 1 (default: rice, barley in the Netherlands).
         split: how patches are split into train/val/test (``blocks`` keeps neighbours
             together, so test patches are spatially apart from training ones).
+        fractions: train, val, test shares of the patches.
+        block: side of a spatial split block, in patches.
         max_train_patches: cap on training patches (label scarcity), ``None`` = all.
+        keep_scene: keep the simulated per-date GeoTIFFs after compositing (disk).
     """
 
     simulate: str | None = None
@@ -60,7 +63,10 @@ class RegionSpec(_Strict):
     calendar: str | None = None
     target: str | None = None
     split: str = "blocks"
+    fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    block: int = Field(2, ge=1)
     max_train_patches: int | None = Field(None, ge=1)
+    keep_scene: bool = False
 
 
 class PretrainSpec(_Strict):

@@ -1,0 +1,249 @@
+"""Write an experiment's outputs from its result rows: tables, figures and the report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from cropmap.evaluate.maps import MapRow, maps_figure, save_figure
+from cropmap.evaluate.report import Section, write_report
+from cropmap.evaluate.tables import (
+    RESULT_COLUMNS,
+    format_mean_std,
+    label_efficiency_table,
+    poster_table,
+    rows_to_csv,
+)
+from cropmap.experiments.cells import CellKey
+from cropmap.experiments.config import ExperimentConfig
+from cropmap.experiments.regions import RegionData
+from cropmap.io.atomic import atomic_write_text
+
+#: The strategies of the poster's maps figure, in its order.
+MAP_STRATEGIES = ("RF", "RI", "FT", "FT_E")
+CSV_COLUMNS = (*RESULT_COLUMNS[:6], "n_train_patches", *RESULT_COLUMNS[6:])
+
+
+def _columns(cfg: ExperimentConfig) -> list[tuple[str, str, str]]:
+    return [
+        (t.finetune, test, ",".join(f))
+        for t in cfg.transfers
+        for test in t.test
+        for f in cfg.features
+    ]
+
+
+def _map_rows(
+    cfg: ExperimentConfig,
+    out: Path,
+    test: str,
+    region: RegionData,
+    pid: str,
+    rows: Sequence[Mapping[str, Any]],
+) -> list[MapRow]:
+    from cropmap.data import PatchStore
+
+    store = PatchStore(region.patches)
+    x, y = store.read(pid)
+    vh = x[:, [b.upper() for b in store.manifest.bands].index("VH")]
+    feats = cfg.map_features or cfg.features[0]
+    out_rows = []
+    for t in cfg.transfers:
+        if test not in t.test:
+            continue
+        preds, scores = {}, {}
+        for s in MAP_STRATEGIES:
+            for seed in cfg.seeds[:1]:
+                key = CellKey(t.finetune, tuple(feats), s, seed)
+                npz = out / "cells" / f"{key.slug}.npz"
+                if npz.is_file():
+                    with np.load(npz) as z:
+                        if test in z.files:
+                            preds[s] = z[test]
+                for r in rows:
+                    if (
+                        r["strategy"],
+                        r["finetune"],
+                        r["test"],
+                        r["features"],
+                        r["patches"],
+                        r["seed"],
+                    ) == (s, t.finetune, test, key.feature_label, "all", seed):
+                        scores[s] = float(r["iou"])
+        label = f"{t.finetune} -> {test}, {','.join(feats)}"
+        out_rows.append(MapRow(label, vh, y, preds, scores))
+    return out_rows
+
+
+def _label_efficiency_plot(rows: Sequence[Mapping[str, Any]], path: Path) -> Path | None:
+    from matplotlib.figure import Figure
+
+    if not rows:
+        return None
+    tests = list(dict.fromkeys(r["test"] for r in rows))
+    fig = Figure(figsize=(4.2 * len(tests), 3.4), dpi=80)
+    axes = fig.subplots(1, len(tests), squeeze=False)[0]
+    for ax, test in zip(axes, tests, strict=True):
+        for s in dict.fromkeys(r["strategy"] for r in rows):
+            pts: dict[int, list[float]] = {}
+            for r in rows:
+                if r["test"] == test and r["strategy"] == s:
+                    pts.setdefault(int(r["n_train_patches"]), []).append(float(r["iou"]))
+            xs = sorted(pts)
+            ax.errorbar(
+                xs,
+                [np.mean(pts[x]) for x in xs],
+                yerr=[np.std(pts[x]) for x in xs],
+                marker="o",
+                capsize=3,
+                label=s,
+            )
+        ax.set_xscale("log")
+        ax.set_xlabel("fine-tuning patches")
+        ax.set_ylabel("IoU (target)")
+        ax.set_ylim(0, 1)
+        ax.set_title(f"test in {test}", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def _learning_curves(cfg: ExperimentConfig, out: Path, keys: Sequence[CellKey]) -> Path | None:
+    """Validation IoU per epoch of each fine-tuning cell (all patches, first seed)."""
+    from matplotlib.figure import Figure
+
+    groups: dict[tuple[str, str], list[tuple[str, list[dict]]]] = {}
+    for k in keys:
+        if k.patches != "all" or k.seed != cfg.seeds[0] or k.strategy == "RF":
+            continue
+        rec = json.loads((out / "cells" / f"{k.slug}.json").read_text())
+        hist = [h for h in rec.get("history", []) if "val_iou" in h]
+        groups.setdefault((k.finetune, k.feature_label), []).append((k.strategy, hist))
+    if not groups:
+        return None
+    fig = Figure(figsize=(3.6 * len(groups), 3.0), dpi=80)
+    axes = fig.subplots(1, len(groups), squeeze=False)[0]
+    for ax, ((ft, feats), curves) in zip(axes, groups.items(), strict=True):
+        for strat, hist in curves:
+            ax.plot(range(1, len(hist) + 1), [h["val_iou"] for h in hist], marker=".", label=strat)
+        ax.set_title(f"{ft}, {feats}", fontsize=9)
+        ax.set_xlabel("epoch (all phases)")
+        ax.set_ylabel("val IoU")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save_figure(fig, out / "learning_curves.png")
+
+
+def _timing_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    seen: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        if r["patches"] == "all":
+            seen.setdefault(r["strategy"], []).append(r)
+    lines = ["| strategy | trainable parameters | training seconds |", "|---|---|---|"]
+    for s, rs in seen.items():
+        params = sorted({int(r["trainable_params"]) for r in rs})
+        label = f"{params[0]:,}" if len(params) == 1 else f"{params[0]:,} – {params[-1]:,}"
+        lines.append(f"| {s} | {label} | {format_mean_std([r['train_seconds'] for r in rs], 1)} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(
+    cfg: ExperimentConfig,
+    out: Path,
+    rows: list[dict[str, Any]],
+    keys: Sequence[CellKey],
+    regions: Mapping[str, RegionData],
+    map_patches: Mapping[str, str],
+) -> None:
+    """Write results.csv/.md, label efficiency, maps, learning curves and report.html."""
+    main = [r for r in rows if r["patches"] == "all"]
+    atomic_write_text(out / "results.csv", rows_to_csv(rows, CSV_COLUMNS))
+    metrics_md = {
+        m: poster_table(main, m, strategies=cfg.strategies, columns=_columns(cfg))
+        for m in ("iou", "f1", "kappa", "oa")
+    }
+    timing_md = _timing_table(rows)
+    seeds = f"{len(cfg.seeds)} seed(s): {cfg.seeds}"
+    md = [f"# {cfg.name}: IoU of the target class ({seeds}; mean ± std)\n", metrics_md["iou"]]
+    for m in ("f1", "kappa", "oa"):
+        md += [f"\n## {m}\n", metrics_md[m]]
+    md += ["\n## trainable parameters and training time\n", timing_md]
+    atomic_write_text(out / "results.md", "\n".join(md))
+
+    le_md, le_png = None, None
+    le = cfg.label_efficiency
+    if le is not None:
+        feats = ",".join(le.features)
+        le_rows = [
+            r
+            for r in rows
+            if r["finetune"] == le.finetune
+            and r["features"] == feats
+            and r["strategy"] in le.strategies
+            and r["test"] in le.test
+        ]
+        le_md = label_efficiency_table(le_rows)
+        atomic_write_text(
+            out / "label_efficiency.md",
+            f"# IoU against fine-tuning patches ({le.finetune}, {feats})\n\n{le_md}",
+        )
+        le_png = _label_efficiency_plot(le_rows, out / "label_efficiency.png")
+
+    map_pngs = []
+    for test in dict.fromkeys(t for tr in cfg.transfers for t in tr.test):
+        if test not in map_patches:
+            continue
+        mrows = _map_rows(cfg, out, test, regions[test], map_patches[test], rows)
+        if mrows:
+            fig = maps_figure(
+                mrows, MAP_STRATEGIES, title=f"test in {test}: patch {map_patches[test]}"
+            )
+            map_pngs.append(save_figure(fig, out / f"maps_{test}.png"))
+    curves = _learning_curves(cfg, out, keys)
+
+    sections = [
+        Section(
+            "Results (IoU of the target class)",
+            text=[
+                f"Mean ± std over {seeds}. One column per (fine-tune region, test region, "
+                "features), one row per strategy, as in the poster's table.",
+            ],
+            tables=[metrics_md["iou"]],
+        ),
+        Section(
+            "F1, kappa, overall accuracy", tables=[metrics_md[m] for m in ("f1", "kappa", "oa")]
+        ),
+        Section(
+            "Trainable parameters and training time",
+            text=[
+                "RF: number of tree nodes (fitted, not gradient-trained); LP_FT: its second phase.",
+            ],
+            tables=[timing_md],
+        ),
+        Section(
+            "Maps",
+            text=["RGB of VH periods 1-3, truth, then each strategy's prediction."],
+            images=map_pngs,
+        ),
+    ]
+    if le_md:
+        sections.append(
+            Section("How many labels do I need?", tables=[le_md], images=[p for p in [le_png] if p])
+        )
+    if curves:
+        sections.append(Section("Learning curves (validation IoU per epoch)", images=[curves]))
+    timings = out / "timings.json"
+    if timings.is_file():
+        sections.append(Section("Stage timings of the last run (s)", code=timings.read_text()))
+    sections.append(
+        Section("Configuration", code=yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    )
+    write_report(out / "report.html", f"cropmap experiment: {cfg.name}", sections)

@@ -1,0 +1,239 @@
+"""Run an experiment: prepare regions, pretrain once, run every cell, write the outputs.
+
+``run_experiment(cfg, out_dir)`` writes into ``out_dir``:
+
+- ``config.yaml``: the resolved configuration;
+- ``data/<region>/``: composite, labels and patch store of each region (cached);
+- ``pretrained/``: the source model directory (cached: a rerun does not retrain);
+- ``cells/<slug>.json`` (+ ``.npz`` map predictions): one per finished cell (a rerun
+  skips them, so an interrupted run resumes);
+- ``results.csv``, ``results.md`` (poster layout, mean ± std over seeds),
+  ``label_efficiency.md``/``.png``, ``maps_<test>.png``, ``learning_curves.png`` and
+  ``report.html`` (self-contained).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from cropmap.experiments.cells import CellContext, CellKey, Pretrained, run_cell
+from cropmap.experiments.config import ExperimentConfig
+from cropmap.experiments.regions import RegionData, prepare_region
+from cropmap.io.atomic import atomic_path, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+#: ``progress(stage, done, total, description)`` callback of the runner.
+ProgressFn = Callable[[str, int, int, str], None]
+
+
+@dataclass
+class ExperimentResult:
+    """Where the outputs are and how long each stage took (seconds)."""
+
+    out_dir: Path
+    rows: list[dict[str, Any]]
+    timings: dict[str, float]
+    cells_run: int
+    cells_skipped: int
+
+
+def plan_cells(cfg: ExperimentConfig) -> list[CellKey]:
+    """Every cell of the matrix (main table first, then the label-efficiency study)."""
+    keys: list[CellKey] = []
+    finetunes = list(dict.fromkeys(t.finetune for t in cfg.transfers))
+    for ft in finetunes:
+        for feats in cfg.features:
+            for strat in cfg.strategies:
+                for seed in cfg.seeds:
+                    keys.append(CellKey(ft, tuple(feats), strat, seed))
+    le = cfg.label_efficiency
+    if le is not None:
+        for budget in le.budgets:
+            for strat in le.strategies:
+                for seed in cfg.seeds:
+                    keys.append(CellKey(le.finetune, tuple(le.features), strat, seed, budget))
+    return list(dict.fromkeys(keys))
+
+
+def _used_regions(cfg: ExperimentConfig) -> list[str]:
+    names = [cfg.pretrain.region]
+    for t in cfg.transfers:
+        names += [t.finetune, *t.test]
+    if cfg.label_efficiency:
+        names += [cfg.label_efficiency.finetune, *cfg.label_efficiency.test]
+    return list(dict.fromkeys(names))
+
+
+def pretrain(cfg: ExperimentConfig, region: RegionData, out_dir: Path) -> Pretrained:
+    """Train the source model into ``out_dir`` unless ``model.json`` is already there."""
+    from safetensors.torch import load_file
+
+    from cropmap.models import ModelMeta, RecurrentUNet, UNetConfig, read_meta
+    from cropmap.models.registry import META_FILE, WEIGHT_FILES
+
+    src = Path(cfg.pretrain.model_dir) if cfg.pretrain.model_dir else out_dir
+    if not (src / META_FILE).is_file():
+        import torch
+
+        from cropmap.data import PatchDataset, PatchStore
+        from cropmap.train import TrainConfig, train_model
+
+        store = PatchStore(region.patches)
+        bands = list(cfg.pretrain.features)
+        arch = {**cfg.pretrain.model, "in_channels": len(bands)}
+        tcfg = TrainConfig(**{"progress": "none", **cfg.pretrain.train})
+        torch.manual_seed(tcfg.seed)
+        m = store.manifest
+        meta = ModelMeta(
+            bands=bands,
+            periods=list(m.periods),
+            calendar=m.calendar,
+            norm=m.norm,
+            classes=list(m.classes),
+            target=m.target,
+            region=region.name,
+        )
+        train_model(
+            RecurrentUNet(UNetConfig(**arch)),
+            PatchDataset(store, "train", bands=bands),
+            PatchDataset(store, "val", bands=bands),
+            tcfg,
+            src,
+            meta,
+        )
+        for junk in ("checkpoints",):  # Lightning checkpoints hold optimizer state: large
+            import shutil
+
+            shutil.rmtree(src / junk, ignore_errors=True)
+    meta = read_meta(src)
+    state = load_file(str(src / WEIGHT_FILES["recurrent_unet"]))
+    return Pretrained(state, list(meta.bands), meta.norm, dict(meta.arch), RecurrentUNet.FIRST_CONV)
+
+
+def _pick_map_patch(region: RegionData) -> str | None:
+    """The test patch shown in the maps: most mixed (target share nearest 0.5), valid."""
+    from cropmap.data import PatchStore
+
+    store = PatchStore(region.patches)
+    infos = [store.info(i) for i in store.ids("test")]
+    if not infos:
+        return None
+    best = min(infos, key=lambda p: (abs(p.target_fraction - 0.5) - p.valid_fraction, p.id))
+    return best.id
+
+
+def _rows_of(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "strategy": rec["strategy"],
+            "finetune": rec["finetune"],
+            "test": test,
+            "features": rec["features"],
+            "seed": rec["seed"],
+            "patches": rec["patches"],
+            "n_train_patches": rec["n_train_patches"],
+            "iou": m["iou"],
+            "f1": m["f1"],
+            "kappa": m["kappa"],
+            "oa": m["oa"],
+            "train_seconds": rec["train_seconds"],
+            "trainable_params": rec["trainable_params"],
+        }
+        for test, m in rec["tests"].items()
+    ]
+
+
+def _save_cell(cells_dir: Path, key: CellKey, rec: dict[str, Any]) -> None:
+    preds = rec.pop("_preds", {})
+    if preds:
+        with atomic_path(cells_dir / f"{key.slug}.npz") as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **preds)
+    atomic_write_text(cells_dir / f"{key.slug}.json", json.dumps(rec, indent=1, default=str))
+
+
+def run_experiment(
+    cfg: ExperimentConfig, out_dir: str | Path, progress: ProgressFn | None = None
+) -> ExperimentResult:
+    """Run (or resume) the whole experiment and write every output into ``out_dir``.
+
+    Args:
+        cfg: the experiment.
+        out_dir: run directory (created; reused when it exists).
+        progress: optional callback ``(stage, done, total, description)``.
+
+    Returns:
+        :class:`ExperimentResult` with all result rows and stage timings.
+    """
+    from cropmap.experiments.outputs import write_outputs
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(
+        out / "config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+    )
+    note = progress or (lambda *a: None)
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    names = _used_regions(cfg)
+    regions: dict[str, RegionData] = {}
+    for i, name in enumerate(names):
+        note("data", i, len(names), f"preparing region {name}")
+        regions[name] = prepare_region(cfg, name, out / "data")
+    note("data", len(names), len(names), "regions ready")
+    timings["data"] = time.perf_counter() - t0
+
+    keys = plan_cells(cfg)
+    cells_dir = out / "cells"
+    cells_dir.mkdir(exist_ok=True)
+    todo = [k for k in keys if not (cells_dir / f"{k.slug}.json").is_file()]
+    needs_pre = any(k.strategy not in ("RF", "RI") for k in todo)
+
+    t0 = time.perf_counter()
+    pre = None
+    if needs_pre or cfg.pretrain.model_dir:
+        note(
+            "pretrain",
+            0,
+            1,
+            f"pretraining on {cfg.pretrain.region} ({','.join(cfg.pretrain.features)})",
+        )
+        pre = pretrain(cfg, regions[cfg.pretrain.region], out / "pretrained")
+        note("pretrain", 1, 1, "pretrained model ready")
+    timings["pretrain"] = time.perf_counter() - t0
+
+    maps = {n: p for n in names if (p := _pick_map_patch(regions[n])) is not None}
+    ctx = CellContext(cfg, regions, pre, out, maps)
+    t0 = time.perf_counter()
+    for i, key in enumerate(todo):
+        note(
+            "cells",
+            i,
+            len(todo),
+            f"{key.finetune} {key.feature_label} {key.strategy} seed {key.seed} "
+            f"patches {key.patches}",
+        )
+        rec = run_cell(key, ctx)
+        _save_cell(cells_dir, key, rec)
+    note("cells", len(todo), len(todo), "all cells done")
+    timings["cells"] = time.perf_counter() - t0
+
+    rows: list[dict[str, Any]] = []
+    for key in keys:
+        rows += _rows_of(json.loads((cells_dir / f"{key.slug}.json").read_text()))
+    atomic_write_text(out / "timings.json", json.dumps(timings, indent=2) + "\n")
+    t0 = time.perf_counter()
+    write_outputs(cfg, out, rows, keys, regions, maps)
+    timings["outputs"] = time.perf_counter() - t0
+    atomic_write_text(out / "timings.json", json.dumps(timings, indent=2) + "\n")
+    return ExperimentResult(out, rows, timings, len(todo), len(keys) - len(todo))
