@@ -91,3 +91,49 @@ def test_split_functions_are_deterministic_and_complete():
     # overlapping patches of different splits: the later claimant is dropped
     assert drop_overlaps([0, 0], [0, 4], 8, ["train", "test"]) == [None, "test"]
     assert drop_overlaps([0, 0], [0, 8], 8, ["train", "test"]) == ["train", "test"]
+
+
+def test_korea_scale_store_opens_fast_and_reads_lazily(tmp_path):
+    """A 12,942-patch manifest loads quickly; only the requested patch file is read."""
+    import time
+
+    from cropmap.data.patches import PatchInfo, PatchManifest, _write_npz
+
+    infos = [
+        PatchInfo(
+            id=f"p{i}",
+            file=f"patches/p{i}.npz",
+            split="train" if i % 5 else "val",
+            row=0,
+            col=i * 256,
+            transform=[10, 0, 0, 0, -10, 0],
+            valid_fraction=1.0,
+            target_fraction=0.3,
+        )
+        for i in range(12942)
+    ]
+    m = PatchManifest(
+        periods=["P1"],
+        bands=["VH"],
+        crs="",
+        patch_size=4,
+        stride=4,
+        norm={"mean": {"VH": -15.0}, "std": {"VH": 2.0}},
+        patches=infos,
+    )
+    (tmp_path / "patches").mkdir()
+    (tmp_path / "manifest.json").write_text(m.model_dump_json())
+    _write_npz(
+        tmp_path / "patches" / "p7.npz",
+        np.full((1, 1, 4, 4), -13.0, np.float32),
+        np.ones((4, 4), np.uint8),
+    )
+    t0 = time.perf_counter()
+    ds = PatchDataset(tmp_path, split="train")
+    assert time.perf_counter() - t0 < 5.0
+    assert len(ds) == 12942 - 2589
+    i = ds.ids.index("p7")
+    x, y = ds[i]  # the only patch file on disk
+    assert torch.allclose(x, torch.full((1, 1, 4, 4), 1.0)) and int(y.sum()) == 16
+    with pytest.raises(Exception, match="p8"):
+        ds[ds.ids.index("p8")]

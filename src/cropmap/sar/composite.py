@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import rasterio
 from rasterio.windows import Window
 
 from cropmap.errors import DateParseError, EmptyPeriodWarning, RasterReadError
@@ -29,6 +30,10 @@ from cropmap.sar.reducers import Average, make_reducer
 from cropmap.sar.stack import S1Stack, StackReader, open_stack
 
 log = logging.getLogger(__name__)
+
+#: GDAL block cache while compositing, in MB: GDAL's default (5 % of RAM) would keep
+#: every input window read so far and dominate memory.
+GDAL_CACHE_MB = 64
 
 #: Memory a block's median stacks may take, in bytes (blocks get fewer rows beyond it).
 BLOCK_BUDGET_BYTES = 256 * 1024 * 1024
@@ -261,6 +266,7 @@ def composite_folder(
     )
     out_path = Path(out_path)
     with (
+        bounded_cache(),
         open_writer(out_path, prof, band_names(cal.period_names, stack.bands), tags) as dst,
         open_writer(
             count_path(out_path),
@@ -295,6 +301,11 @@ def _compression(name: str) -> dict[str, Any]:
     return {"compress": name}
 
 
+def bounded_cache() -> rasterio.Env:
+    """A rasterio environment with GDAL's block cache capped at :data:`GDAL_CACHE_MB`."""
+    return rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 1024 * 1024)
+
+
 def _run_blocks(
     plan: CompositePlan, windows: list[Window], dask_workers: int, scheduler: str | None
 ) -> Iterator[tuple[Window, tuple[np.ndarray, np.ndarray]]]:
@@ -303,7 +314,7 @@ def _run_blocks(
 
         yield from run_blocks_dask(plan, windows, dask_workers, scheduler)
         return
-    with StackReader(plan.stack) as reader:
+    with bounded_cache(), StackReader(plan.stack) as reader:
         for win in windows:
             yield win, composite_block(plan, win, reader)
 

@@ -16,9 +16,10 @@ from cropmap.errors import ConfigError
 
 
 def _task(plan: object, window: Window) -> tuple[np.ndarray, np.ndarray]:
-    from cropmap.sar.composite import composite_block
+    from cropmap.sar.composite import bounded_cache, composite_block
 
-    return composite_block(plan, window)  # type: ignore[arg-type]
+    with bounded_cache():
+        return composite_block(plan, window)  # type: ignore[arg-type]
 
 
 def run_blocks_dask(

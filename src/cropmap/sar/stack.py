@@ -254,17 +254,29 @@ def _stack_acquisitions(
     return acqs, [(path, grid)]
 
 
-def _sample(stack_acqs: list[Acquisition], n_files: int = 3, px: int = 128) -> np.ndarray:
-    """Decimated valid values from a few acquisitions (for unit detection)."""
+def _sample(stack_acqs: list[Acquisition], n_files: int = 3, px: int = 64) -> np.ndarray:
+    """Valid values of five small windows of a few acquisitions (for unit detection).
+
+    Reads a few ``px`` x ``px`` windows (centre and quadrant centres), never a whole file.
+    """
     values = []
     step = max(1, len(stack_acqs) // n_files)
     for acq in stack_acqs[::step][:n_files]:
         for src in acq.sources:
             with open_raster(src.path) as ds:
                 h, w = min(px, ds.height), min(px, ds.width)
-                arr = read_checked(ds, src.index, out_shape=(h, w), resampling=Resampling.nearest)
-            v = mask_nodata(arr, src.nodata)
-            values.append(v[np.isfinite(v)])
+                for fr, fc in ((0.5, 0.5), (0.25, 0.25), (0.25, 0.75), (0.75, 0.25), (0.75, 0.75)):
+                    r = min(max(0, int(ds.height * fr) - h // 2), ds.height - h)
+                    c = min(max(0, int(ds.width * fc) - w // 2), ds.width - w)
+                    arr = read_checked(ds, src.index, window=Window(c, r, w, h))
+                    v = mask_nodata(arr, src.nodata)
+                    values.append(v[np.isfinite(v)])
+                if not any(v.size for v in values):  # windows all nodata: decimated read
+                    arr = read_checked(
+                        ds, src.index, out_shape=(min(256, ds.height), min(256, ds.width))
+                    )
+                    v = mask_nodata(arr, src.nodata)
+                    values.append(v[np.isfinite(v)])
     return np.concatenate(values) if values else np.empty(0, np.float32)
 
 
