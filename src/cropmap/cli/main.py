@@ -54,28 +54,20 @@ for _name in COMMAND_GROUPS:
 
 
 def main() -> None:
-    """Run the CLI; user errors print one line and exit with status 2."""
+    """Run the CLI; user errors print one line and exit with status 2.
+
+    Usage errors (unknown option, missing argument) are reported by typer itself, also
+    with status 2. ``--debug`` shows the full traceback of a cropmap error.
+    """
     from cropmap.errors import CropmapError
 
     try:
-        app(standalone_mode=False)
+        app()
     except CropmapError as exc:
         if _state["debug"]:
             raise
         typer.secho(f"error: {exc}", err=True, fg="red")
         sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":
