@@ -1,9 +1,160 @@
-"""CLI commands of the 'infer' group (filled in by its issue)."""
+"""CLI commands of the 'infer' group: ``predict``, ``export`` and ``parcels``.
+
+Thin wiring over :mod:`cropmap.infer`; torch, rasterio, onnxruntime and dask load inside
+the commands so that ``cropmap --help`` stays fast.
+"""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import typer
 
 
+@contextlib.contextmanager
+def _pixel_progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich bar in pixels, with px/s and time left; warnings printed after it."""
+    import warnings
+
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from cropmap.errors import CropmapWarning
+
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        ) as bar,
+    ):
+        task = bar.add_task(label, total=None, rate="")
+
+        def tick(done: int, total: int) -> None:
+            elapsed = bar.tasks[task].elapsed or 0.0
+            rate = f"{done / elapsed / 1e3:,.1f} kpx/s" if elapsed > 0 else ""
+            bar.update(task, completed=done, total=total, rate=rate)
+
+        warnings.simplefilter("always", CropmapWarning)
+        yield tick
+    for w in caught:
+        typer.secho(f"warning: {w.message}", err=True, fg="yellow")
+
+
+def predict(
+    model: Path = typer.Argument(..., help="Model directory (model.json + weights)."),
+    input: Path = typer.Argument(
+        ..., help="Composite GeoTIFF (P1_VV, P1_VH, ... in dB), or a folder of S1 dates."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Output map (Cloud-Optimized GeoTIFF)."),
+    window: int = typer.Option(256, "--window", help="Window size in pixels."),
+    overlap: int | None = typer.Option(
+        None,
+        "--overlap",
+        help="Pixels shared by neighbouring windows, blended smoothly (default 64, or "
+        "window/4 for smaller windows).",
+    ),
+    batch_size: int = typer.Option(4, "--batch-size", help="Windows per forward pass."),
+    engine: str = typer.Option("torch", "--engine", help="Inference engine: torch or onnx."),
+    onnx: Path | None = typer.Option(
+        None, "--onnx", help="ONNX file for --engine onnx (default MODEL/model.onnx)."
+    ),
+    periods: int | None = typer.Option(
+        None, "--periods", help="Early season: use the first k periods (rest padded)."
+    ),
+    threshold: float = typer.Option(0.5, "--threshold", help="Probability of the target class."),
+    calendar: str | None = typer.Option(
+        None, "--calendar", "-c", help="Calendar preset or YAML, for a folder of S1 dates."
+    ),
+    year: int | None = typer.Option(None, "--year", help="Season year, for a folder input."),
+    threads: int | None = typer.Option(None, "--threads", help="Engine threads per process."),
+    dask_workers: int = typer.Option(0, "--dask-workers", help="Local Dask worker processes."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Address of a running Dask scheduler (tcp://host:8786)."
+    ),
+) -> None:
+    """Map a whole raster with a model: sliding windows, blended, written as a COG.
+
+    Band 1: target probability (uint8, p x 254); band 2: class; 255 = nodata.
+
+    Example: cropmap predict runs/korea/model data/spain/composite.tif --out maps/spain.tif
+    """
+    from cropmap.infer import predict_raster
+
+    with _pixel_progress("predicting") as tick:
+        path = predict_raster(
+            model,
+            input,
+            out,
+            window=window,
+            overlap=overlap,
+            batch_size=batch_size,
+            engine=engine,
+            onnx_path=onnx,
+            periods=periods,
+            threshold=threshold,
+            calendar=calendar,
+            year=year,
+            threads=threads,
+            dask_workers=dask_workers,
+            scheduler=scheduler,
+            progress=tick,
+        )
+    typer.echo(f"wrote {path} (COG: probability x254, class; 255 = nodata)")
+
+
+def export(
+    model: Path = typer.Argument(..., help="Model directory (model.json + weights)."),
+    onnx: Path | None = typer.Option(
+        None, "--onnx", help="Output ONNX file (default MODEL/model.onnx)."
+    ),
+    window: int = typer.Option(256, "--window", help="Window size of the traced example."),
+) -> None:
+    """Export a model to ONNX (checked against torch within 1e-4) for --engine onnx.
+
+    Example: cropmap export runs/korea/model --onnx runs/korea/model.onnx
+    """
+    from cropmap.infer import export_onnx
+
+    with _pixel_progress("exporting"):
+        path = export_onnx(model, onnx, window=window)
+    typer.echo(f"wrote {path} (max |onnx - torch| <= 1e-4 checked)")
+
+
+def parcels(
+    map_path: Path = typer.Argument(..., help="Map written by `cropmap predict`."),
+    parcels_path: Path = typer.Argument(..., help="Parcel polygons (GeoPackage, ...; any CRS)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output GeoPackage."),
+    threshold: float | None = typer.Option(
+        None, "--threshold", help="For class_threshold (default: the map's threshold)."
+    ),
+) -> None:
+    """Per-parcel mean probability, class and valid-pixel fraction of a map.
+
+    Example: cropmap parcels maps/spain.tif data/spain/parcels.gpkg --out maps/spain_parcels.gpkg
+    """
+    from cropmap.infer import parcel_stats
+
+    with _pixel_progress("parcels"):
+        path = parcel_stats(map_path, parcels_path, out, threshold=threshold)
+    typer.echo(f"wrote {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.command("predict")(predict)
+    app.command("export")(export)
+    app.command("parcels")(parcels)
