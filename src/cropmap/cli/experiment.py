@@ -7,6 +7,20 @@ from pathlib import Path
 import typer
 
 
+def _quiet(verbose: bool) -> None:
+    """Log level for the run: INFO with --verbose, else warnings only (Lightning too)."""
+    import logging
+    import warnings
+
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level)
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(level)
+    if not verbose:
+        warnings.filterwarnings("ignore", module="lightning")
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+
+
 def _run_with_progress(run, out: Path) -> None:  # noqa: ANN001 - callable(progress) -> result
     """Show a rich progress display while ``run(progress)`` works, then a summary."""
     from rich.console import Console
@@ -49,11 +63,9 @@ def experiment(
 
     Example: cropmap experiment my_study.yaml --out runs/study
     """
-    import logging
-
     from cropmap.experiments import load_config, run_experiment
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    _quiet(verbose)
     cfg = load_config(config)
     _run_with_progress(lambda p: run_experiment(cfg, out, progress=p), out)
 
@@ -66,15 +78,74 @@ def demo(
 
     Example: cropmap demo --out runs/demo   (under 15 minutes on 2 CPU cores)
     """
-    import logging
-
     from cropmap.experiments import run_demo
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    _quiet(verbose)
     _run_with_progress(lambda p: run_demo(out, progress=p), out)
+
+
+def finetune(
+    pretrained: Path = typer.Argument(..., help="Pretrained model directory (cropmap train)."),
+    patches: Path = typer.Argument(..., help="Patch store of your region (cropmap patches)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Fine-tuned model directory to write."),
+    strategy: str = typer.Option(
+        "FT_E", "--strategy", "-s", help="RI, FT, FT_E, FT_D, HEAD or LP_FT (docs/transfer.md)."
+    ),
+    features: str | None = typer.Option(
+        None, "--features", "-f", help="Bands: VH or VV,VH (default: the pretrained model's)."
+    ),
+    expansion: str = typer.Option(
+        "zero", "--expansion", help="New bands' first-layer kernels: zero, copy or mean."
+    ),
+    source: list[str] = typer.Option(
+        [], "--source", help="For --expansion copy: NEW=OLD, e.g. VV=VH (repeatable)."
+    ),
+    epochs: int = typer.Option(20, "--epochs", help="Maximum epochs (early stopping)."),
+    max_time: float | None = typer.Option(None, "--max-time", help="Budget in minutes."),
+    lr: float = typer.Option(1e-3, "--lr", help="Learning rate (Adam)."),
+    batch_size: int = typer.Option(4, "--batch-size", help="Patches per batch."),
+    n_patches: str = typer.Option("all", "--patches", help="Training patches to use, or all."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each training step."),
+) -> None:
+    """Fine-tune a pretrained model on your region's patches with a transfer strategy.
+
+    Example: cropmap finetune runs/korea/model data/spain/patches --strategy FT_E --features VV,VH --out runs/spain/ft_e
+    """  # noqa: E501
+    from cropmap.errors import ConfigError
+    from cropmap.transfer import finetune as run_finetune
+
+    _quiet(verbose)
+    bad = [s for s in source if "=" not in s]
+    if bad:
+        raise ConfigError(f"--source expects NEW=OLD (e.g. VV=VH), got {bad}")
+    budget = "all" if n_patches == "all" else int(n_patches)
+    res = run_finetune(
+        pretrained,
+        patches,
+        out,
+        strategy=strategy,
+        bands=features.split(",") if features else None,
+        train={
+            "max_epochs": epochs,
+            "lr": lr,
+            "batch_size": batch_size,
+            "max_time_s": max_time * 60 if max_time else None,
+            "progress": "rich" if verbose else "none",
+        },
+        n_patches=budget,
+        seed=seed,
+        expansion=expansion,
+        sources=dict(s.split("=", 1) for s in source),
+    )
+    typer.echo(
+        f"{strategy}: trained {res.trainable_params:,} of {res.total_params:,} parameters on "
+        f"{res.n_train_patches} patches in {res.train_seconds:.0f} s; model written to {out}"
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.command("finetune")(finetune)
     app.command("experiment")(experiment)
     app.command("demo")(demo)

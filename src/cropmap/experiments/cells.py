@@ -10,7 +10,6 @@ map patch to ``cells/<slug>.npz``, so a rerun skips it.
 from __future__ import annotations
 
 import logging
-import math
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -22,13 +21,8 @@ import numpy as np
 
 from cropmap.experiments.config import Budget, ExperimentConfig
 from cropmap.experiments.regions import RegionData
-from cropmap.transfer import (
-    apply_phase,
-    count_parameters,
-    expand_state_dict,
-    get_strategy,
-    prepare_model,
-)
+from cropmap.transfer import get_strategy
+from cropmap.transfer.finetune import PretrainedModel, finetune, train_subset
 
 log = logging.getLogger(__name__)
 
@@ -57,62 +51,14 @@ class CellKey:
 
 
 @dataclass
-class Pretrained:
-    """The source model: state dict, bands and normalization (from ``model.json``)."""
-
-    state: dict[str, Any]
-    bands: list[str]
-    norm: dict[str, dict[str, float]]
-    arch: dict[str, Any]
-    first_conv: str
-
-
-@dataclass
 class CellContext:
     """What every cell needs: config, prepared regions, pretrained model, map patches."""
 
     cfg: ExperimentConfig
     regions: Mapping[str, RegionData]
-    pretrained: Pretrained | None
+    pretrained: PretrainedModel | None
     work_dir: Path
     map_patches: Mapping[str, str] = field(default_factory=dict)
-
-
-def train_subset(ids: Sequence[str], patches: Budget, seed: int, cap: int | None) -> list[int]:
-    """Positions of the training patches a cell uses.
-
-    A seeded permutation of the training split, cut to ``patches`` (and to the region's
-    ``max_train_patches`` cap): smaller budgets are prefixes of larger ones with the same
-    seed, so a label-efficiency curve adds patches rather than redrawing them.
-    """
-    order = np.random.default_rng(1000 + seed).permutation(len(ids))
-    n = len(ids) if patches == "all" else min(int(patches), len(ids))
-    if cap is not None:
-        n = min(n, cap)
-    return sorted(int(i) for i in order[:n])
-
-
-def merged_norm(
-    pretrained: Pretrained | None, store_norm: Mapping[str, Mapping[str, float]]
-) -> dict[str, dict[str, float]]:
-    """Pretrained model's statistics for its bands, the fine-tune store's for new bands."""
-    out = {k: dict(v) for k, v in store_norm.items()}
-    if pretrained is not None:
-        for stat in ("mean", "std"):
-            out.setdefault(stat, {}).update(pretrained.norm.get(stat, {}))
-    return out
-
-
-def _budget(train: Mapping[str, Any], fraction: float, lr_factor: float, seed: int) -> Any:
-    from cropmap.train import TrainConfig
-
-    cfg = TrainConfig(**{"progress": "none", **train, "seed": seed})
-    update: dict[str, Any] = {"lr": cfg.lr * lr_factor}
-    if fraction < 1.0:
-        update["max_epochs"] = max(1, math.ceil(cfg.max_epochs * fraction))
-        if cfg.max_time_s:
-            update["max_time_s"] = cfg.max_time_s * fraction
-    return cfg.model_copy(update=update)
 
 
 def _evaluate_unet(model: Any, ds: Any, classes: list[str]) -> tuple[dict, dict[str, np.ndarray]]:
@@ -135,81 +81,47 @@ def _evaluate_unet(model: Any, ds: Any, classes: list[str]) -> tuple[dict, dict[
     return metrics.compute(), preds
 
 
+def _n_patches(cfg: ExperimentConfig, key: CellKey) -> Budget:
+    cap = cfg.region(key.finetune).max_train_patches
+    if cap is None:
+        return key.patches
+    return cap if key.patches == "all" else min(int(key.patches), cap)
+
+
 def _run_unet(key: CellKey, ctx: CellContext, out_dir: Path) -> dict[str, Any]:
-    import torch
-
     from cropmap.data import PatchDataset
-    from cropmap.models import ModelMeta, RecurrentUNet, UNetConfig
-    from cropmap.train import train_model
 
-    cfg, strategy = ctx.cfg, get_strategy(key.strategy)
-    region = ctx.regions[key.finetune]
-    pre = ctx.pretrained if strategy.pretrained else None
-    if strategy.pretrained and pre is None:
-        raise RuntimeError(f"strategy {key.strategy} needs the pretrained model")
-    from cropmap.data import PatchStore
-
-    store = PatchStore(region.patches)
-    norm = merged_norm(pre, store.manifest.norm)
-    bands = list(key.features)
-    train_ds = PatchDataset(store, "train", bands=bands, norm=norm)
-    subset = train_subset(
-        train_ds.ids, key.patches, key.seed, cfg.region(key.finetune).max_train_patches
+    cfg = ctx.cfg
+    res = finetune(
+        ctx.pretrained,
+        ctx.regions[key.finetune].patches,
+        out_dir,
+        strategy=key.strategy,
+        bands=list(key.features),
+        train={"progress": "none", **cfg.train},
+        n_patches=_n_patches(cfg, key),
+        seed=key.seed,
+        expansion=cfg.band_expansion.method,
+        sources=cfg.band_expansion.sources,
+        arch=cfg.pretrain.model,
     )
-    train_ds.ids = [train_ds.ids[i] for i in subset]
-    val_ds = PatchDataset(store, "val", bands=bands, norm=norm)
-    arch = dict(ctx.pretrained.arch if ctx.pretrained else {})
-    arch.update(cfg.pretrain.model)
-    arch["in_channels"] = len(bands)
-    torch.manual_seed(key.seed)
-    model = RecurrentUNet(UNetConfig(**arch))
-    state = None
-    if pre is not None:
-        state = expand_state_dict(
-            pre.state,
-            pre.first_conv,
-            pre.bands,
-            bands,
-            method=cfg.band_expansion.method,
-            sources=cfg.band_expansion.sources,
-            scale=cfg.band_expansion.scale,
-        )
-    n_trainable = prepare_model(strategy, model, state)
-    m = store.manifest
-    meta = ModelMeta(
-        bands=bands,
-        periods=list(m.periods),
-        calendar=m.calendar,
-        norm=norm,
-        classes=list(m.classes),
-        target=m.target,
-        region=key.finetune,
-    )
-    history: list[dict[str, Any]] = []
-    seconds = 0.0
-    for i, phase in enumerate(strategy.phases):
-        if i:
-            n_trainable = max(n_trainable, apply_phase(model, phase, label=strategy.name))
-        tcfg = _budget(cfg.train, phase.budget_fraction, phase.lr_factor, key.seed)
-        result = train_model(model, train_ds, val_ds, tcfg, out_dir / f"phase{i}", meta)
-        model = result.model
-        seconds += result.elapsed_s
-        history += [{**h, "phase": i} for h in result.history]
     tests: dict[str, Any] = {}
     preds: dict[str, np.ndarray] = {}
     for test in _tests_of(cfg, key):
-        ds = PatchDataset(ctx.regions[test].patches, "test", bands=bands, norm=norm)
-        metrics, p = _evaluate_unet(model, ds, list(m.classes))
+        ds = PatchDataset(
+            ctx.regions[test].patches, "test", bands=list(key.features), norm=res.meta.norm
+        )
+        metrics, p = _evaluate_unet(res.model, ds, list(res.meta.classes))
         tests[test] = metrics
         if test in ctx.map_patches and ctx.map_patches[test] in p:
             preds[test] = p[ctx.map_patches[test]]
     return {
         "tests": tests,
-        "train_seconds": seconds,
-        "trainable_params": n_trainable,
-        "total_params": count_parameters(model, trainable_only=False),
-        "n_train_patches": len(train_ds),
-        "history": history,
+        "train_seconds": res.train_seconds,
+        "trainable_params": res.trainable_params,
+        "total_params": res.total_params,
+        "n_train_patches": res.n_train_patches,
+        "history": res.history,
         "_preds": preds,
     }
 
@@ -236,12 +148,7 @@ def _run_rf(key: CellKey, ctx: CellContext) -> dict[str, Any]:
     bands = list(key.features)
     store = PatchStore(ctx.regions[key.finetune].patches)
     ids = store.ids("train")
-    ids = [
-        ids[i]
-        for i in train_subset(
-            ids, key.patches, key.seed, cfg.region(key.finetune).max_train_patches
-        )
-    ]
+    ids = [ids[i] for i in train_subset(ids, _n_patches(cfg, key), key.seed)]
     fill = store.manifest.norm.get("mean", {})
     x, y = _rf_arrays(store, ids, bands)
     X = np.concatenate([pixel_features(xi, bands, fill=fill) for xi in x])

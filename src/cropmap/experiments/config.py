@@ -43,6 +43,8 @@ class RegionSpec(_Strict):
         s1_dir: folder of Sentinel-1 GeoTIFFs (real data; replaces ``simulate``).
         parcels: parcel vector file (GeoPackage, Shapefile ...) for real data.
         class_column: parcel attribute naming the crop.
+        units: units of the S1 files (``linear``, ``db`` or ``auto``); simulated scenes
+            are linear.
         calendar: calendar preset name or YAML path (default: the region's preset).
         target: crop value mapped to label 1 (default: rice, barley in the Netherlands).
         split: how patches are split into train/val/test (``blocks`` keeps neighbours
@@ -60,6 +62,7 @@ class RegionSpec(_Strict):
     s1_dir: Path | None = None
     parcels: Path | None = None
     class_column: str = "crop"
+    units: str = "auto"
     calendar: str | None = None
     target: str | None = None
     split: str = "blocks"

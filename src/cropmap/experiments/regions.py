@@ -92,10 +92,10 @@ def prepare_region(cfg: ExperimentConfig, name: str, data_dir: str | Path) -> Re
 
         scene = root / "scene"
         simulate_scene(spec.simulate or name, spec.size, spec.year, spec.seed, scene)
-        s1_dir, parcels = scene / "s1", scene / "parcels.gpkg"
+        s1_dir, parcels, units = scene / "s1", scene / "parcels.gpkg", "linear"
     else:
-        s1_dir, parcels = Path(spec.s1_dir), Path(spec.parcels)
-    composite_folder(s1_dir, cfg.calendar_of(name), out.composite, year=spec.year)
+        s1_dir, parcels, units = Path(spec.s1_dir), Path(spec.parcels), spec.units
+    composite_folder(s1_dir, cfg.calendar_of(name), out.composite, year=spec.year, units=units)
     if spec.s1_dir is None and not spec.keep_scene:
         shutil.rmtree(s1_dir)  # re-made identically from the seed if needed
     rasterize_parcels(

@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from cropmap.experiments.cells import CellContext, CellKey, Pretrained, run_cell
+from cropmap.experiments.cells import CellContext, CellKey, run_cell
 from cropmap.experiments.config import ExperimentConfig
 from cropmap.experiments.regions import RegionData, prepare_region
 from cropmap.io.atomic import atomic_path, atomic_write_text
+from cropmap.transfer.finetune import PretrainedModel
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +75,11 @@ def _used_regions(cfg: ExperimentConfig) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def pretrain(cfg: ExperimentConfig, region: RegionData, out_dir: Path) -> Pretrained:
+def pretrain(cfg: ExperimentConfig, region: RegionData, out_dir: Path) -> PretrainedModel:
     """Train the source model into ``out_dir`` unless ``model.json`` is already there."""
-    from safetensors.torch import load_file
 
-    from cropmap.models import ModelMeta, RecurrentUNet, UNetConfig, read_meta
-    from cropmap.models.registry import META_FILE, WEIGHT_FILES
+    from cropmap.models import ModelMeta, RecurrentUNet, UNetConfig
+    from cropmap.models.registry import META_FILE
 
     src = Path(cfg.pretrain.model_dir) if cfg.pretrain.model_dir else out_dir
     if not (src / META_FILE).is_file():
@@ -115,9 +115,7 @@ def pretrain(cfg: ExperimentConfig, region: RegionData, out_dir: Path) -> Pretra
             import shutil
 
             shutil.rmtree(src / junk, ignore_errors=True)
-    meta = read_meta(src)
-    state = load_file(str(src / WEIGHT_FILES["recurrent_unet"]))
-    return Pretrained(state, list(meta.bands), meta.norm, dict(meta.arch), RecurrentUNet.FIRST_CONV)
+    return PretrainedModel.load(src)
 
 
 def _pick_map_patch(region: RegionData) -> str | None:

@@ -6,6 +6,7 @@ from cropmap.transfer.band_expansion import (
     expand_first_conv,
     expand_state_dict,
 )
+from cropmap.transfer.finetune import FinetuneResult, PretrainedModel, finetune
 from cropmap.transfer.strategies import (
     GROUPS,
     STRATEGIES,
@@ -20,6 +21,8 @@ from cropmap.transfer.strategies import (
 
 __all__ = [
     "DEFAULT_METHOD",
+    "FinetuneResult",
+    "PretrainedModel",
     "GROUPS",
     "METHODS",
     "STRATEGIES",
@@ -29,6 +32,7 @@ __all__ = [
     "count_parameters",
     "expand_first_conv",
     "expand_state_dict",
+    "finetune",
     "get_strategy",
     "group_of",
     "prepare_model",

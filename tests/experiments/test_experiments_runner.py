@@ -1,0 +1,82 @@
+"""A 2-cell experiment end to end: outputs, caching and resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cropmap.experiments.cells import CellKey
+from cropmap.experiments.runner import plan_cells, run_experiment
+from cropmap.transfer.finetune import merged_norm, train_subset
+
+
+def test_plan_cells_counts(tiny_config):
+    keys = plan_cells(tiny_config)
+    assert [k.slug for k in keys] == ["spain_VV-VH_RF_s0_all", "spain_VV-VH_FT_E_s0_all"]
+    le = type(tiny_config).model_validate(
+        {
+            **tiny_config.model_dump(),
+            "label_efficiency": {
+                "finetune": "spain",
+                "test": ["spain"],
+                "features": ["VV", "VH"],
+                "budgets": [1, "all"],
+                "strategies": ["RF", "FT"],
+            },
+        }
+    )
+    slugs = [k.slug for k in plan_cells(le)]
+    assert len(slugs) == len(set(slugs)) == 5  # 'all' cells shared with the main matrix
+
+
+def test_train_subset_nested_and_capped():
+    ids = [f"p{i}" for i in range(30)]
+    small, big = train_subset(ids, 5, 0, None), train_subset(ids, 10, 0, None)
+    assert len(small) == 5 and set(small) <= set(big)
+    assert len(train_subset(ids, "all", 0, 7)) == 7
+    assert train_subset(ids, 5, 1, None) != small
+
+
+def test_merged_norm_keeps_pretrained_stats():
+    class P:
+        norm = {"mean": {"VH": -18.0}, "std": {"VH": 3.0}}
+
+    out = merged_norm(P(), {"mean": {"VV": -11.0, "VH": -17.0}, "std": {"VV": 2.0, "VH": 4.0}})
+    assert out["mean"] == {"VV": -11.0, "VH": -18.0} and out["std"]["VH"] == 3.0
+
+
+@pytest.mark.slow
+def test_two_cell_experiment_resumes(tiny_config, tmp_path):
+    out = tmp_path / "run"
+    first = run_experiment(tiny_config, out)
+    assert (first.cells_run, first.cells_skipped) == (2, 0)
+    for name in ("results.csv", "results.md", "report.html", "maps_spain.png", "config.yaml"):
+        assert (out / name).is_file(), name
+    rows = first.rows
+    assert {r["strategy"] for r in rows} == {"RF", "FT_E"} and len(rows) == 2
+    for r in rows:
+        assert 0.0 <= r["iou"] <= 1.0 and r["train_seconds"] > 0 and r["trainable_params"] > 0
+    ft_e = next(r for r in rows if r["strategy"] == "FT_E")
+    rec = json.loads((out / "cells" / "spain_VV-VH_FT_E_s0_all.json").read_text())
+    assert rec["trainable_params"] < rec["total_params"]  # decoder frozen
+    md = (out / "results.md").read_text()
+    assert "| test in | Spain |" in md and f"{ft_e['iou']:.2f}" in md
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "torch" in html
+    with np.load(out / "cells" / "spain_VV-VH_RF_s0_all.npz") as z:
+        assert z["spain"].shape == (64, 64)
+
+    # rerun: both cells and the pretrained model are reused, nothing is retrained
+    weights = out / "pretrained" / "weights.safetensors"
+    mtime = weights.stat().st_mtime_ns
+    (out / "cells" / "spain_VV-VH_RF_s0_all.json").unlink()  # one cell "interrupted"
+    second = run_experiment(tiny_config, out)
+    assert (second.cells_run, second.cells_skipped) == (1, 1)
+    assert weights.stat().st_mtime_ns == mtime
+    third = run_experiment(tiny_config, out)
+    assert (third.cells_run, third.cells_skipped) == (0, 2)
+    assert third.timings["pretrain"] < 1.0
+    assert [r["iou"] for r in third.rows if r["strategy"] == "FT_E"] == [ft_e["iou"]]
+    assert CellKey("spain", ("VV", "VH"), "FT_E", 0).slug == "spain_VV-VH_FT_E_s0_all"
