@@ -137,3 +137,25 @@ def test_korea_scale_store_opens_fast_and_reads_lazily(tmp_path):
     assert torch.allclose(x, torch.full((1, 1, 4, 4), 1.0)) and int(y.sum()) == 16
     with pytest.raises(Exception, match="p8"):
         ds[ds.ids.index("p8")]
+
+
+def test_store_errors(scene, tmp_path):
+    from affine import Affine
+
+    from cropmap.errors import GridMismatchError, PatchStoreError
+    from cropmap.io.raster import write_geotiff
+
+    comp, lab, _, y = scene
+    odd = tmp_path / "odd.tif"
+    write_geotiff(odd, y, crs="EPSG:32631", transform=Affine(10, 0, 0, 0, -10, 0), nodata=255)
+    with pytest.raises(GridMismatchError, match="not on the grid"):
+        build_patches(comp, odd, tmp_path / "s0", size=8)
+    build_patches(comp, lab, tmp_path / "s1", size=8)
+    with pytest.raises(PatchStoreError, match="--force"):
+        build_patches(comp, lab, tmp_path / "s1", size=8)
+    with pytest.raises(PatchStoreError, match="unknown split 'tr'"):
+        PatchStore(tmp_path / "s1").ids("tr")
+    with pytest.raises(PatchStoreError, match="band 'HH'"):
+        PatchDataset(tmp_path / "s1", bands=["HH"])
+    with pytest.raises(PatchStoreError, match="missing manifest"):
+        PatchStore(tmp_path / "nothing")

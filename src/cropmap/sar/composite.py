@@ -135,7 +135,7 @@ def composite_block(
         for t, (period, idx) in enumerate(zip(plan.calendar.periods, plan.members, strict=True)):
             red = make_reducer(period.reducer, (C, h, w), plan.average)
             for i in idx:
-                v = reader.read(plan.stack.acquisitions[i], window)
+                v = reader.read(plan.stack.acquisitions[i], window, red.domain)
                 red.add(v)
                 count[t] += np.isfinite(v).all(axis=0)
             values[t * C : (t + 1) * C] = red.result()

@@ -141,3 +141,17 @@ def to_db(values: np.ndarray, units: Literal["linear", "db"], nodata: float | No
     if units == "linear":
         return linear_to_db(masked)
     return masked
+
+
+def to_linear(
+    values: np.ndarray, units: Literal["linear", "db"], nodata: float | None
+) -> np.ndarray:
+    """Mask nodata in raw file values and return linear power float32 with NaN nodata.
+
+    Zero and negative linear values are nodata too (they have no dB value).
+    """
+    masked = mask_nodata(values, nodata)
+    if units == "db":
+        return db_to_linear(masked)
+    masked[~(masked > 0)] = np.nan
+    return masked

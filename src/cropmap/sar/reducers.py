@@ -21,7 +21,12 @@ Average = Literal["linear", "db"]
 
 
 class Reducer(Protocol):
-    """Accumulates acquisitions of one period for one window."""
+    """Accumulates acquisitions of one period for one window.
+
+    ``domain`` says whether ``add`` takes dB or linear power values.
+    """
+
+    domain: str
 
     def add(self, values: np.ndarray) -> None: ...
 
@@ -29,6 +34,8 @@ class Reducer(Protocol):
 
 
 class _Extreme:
+    domain = "db"
+
     def __init__(self, shape: tuple[int, ...], average: Average, op: np.ufunc) -> None:
         self.acc = np.full(shape, np.nan, dtype=np.float32)
         self.op = op
@@ -61,11 +68,14 @@ class MeanReducer:
         self.sum = np.zeros(shape, dtype=np.float64)
         self.n = np.zeros(shape, dtype=np.uint16)
         self.linear = average == "linear"
+        #: units ``add`` expects: linear power when averaging in linear (saves two
+        #: conversions per value when the input is linear already).
+        self.domain = "linear" if self.linear else "db"
 
     def add(self, values: np.ndarray) -> None:
+        """Add one acquisition, in :attr:`domain` units (NaN = nodata)."""
         valid = np.isfinite(values)
-        v = db_to_linear(values) if self.linear else values
-        self.sum += np.where(valid, v, 0.0)
+        np.add(self.sum, values, out=self.sum, where=valid)
         self.n += valid
 
     def result(self) -> np.ndarray:
@@ -77,6 +87,8 @@ class MeanReducer:
 
 class MedianReducer:
     """Per-pixel median (dB) of valid values."""
+
+    domain = "db"
 
     def __init__(self, shape: tuple[int, ...], average: Average = "linear") -> None:
         self.shape = shape
@@ -123,5 +135,5 @@ def reduce_stack(values: np.ndarray, name: str, average: Average = "linear") -> 
     """Reduce a ``(N, C, h, w)`` dB stack over N with reducer ``name`` -> ``(C, h, w)`` dB."""
     r = make_reducer(name, tuple(values.shape[1:]), average)
     for v in values:
-        r.add(v)
+        r.add(db_to_linear(v) if r.domain == "linear" else v)
     return r.result()

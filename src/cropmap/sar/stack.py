@@ -26,7 +26,7 @@ from rasterio.windows import Window
 from cropmap.errors import DateParseError, GridMismatchError, RasterReadError
 from cropmap.io.raster import open_raster, read_checked
 from cropmap.sar.dates import acquisition_date, date_from_name, find_sidecar, read_dates_sidecar
-from cropmap.sar.db import mask_nodata, normalize_units, resolve_units, to_db
+from cropmap.sar.db import mask_nodata, normalize_units, resolve_units, to_db, to_linear
 
 RASTER_SUFFIXES = (".tif", ".tiff")
 
@@ -399,13 +399,19 @@ class StackReader:
             self._open[path] = ds
         return ds
 
-    def read(self, acq: Acquisition, window: Window) -> np.ndarray:
-        """Read ``window`` of one acquisition: float32 dB ``(C, h, w)``, NaN nodata."""
+    def read(self, acq: Acquisition, window: Window, domain: str = "db") -> np.ndarray:
+        """Read ``window`` of one acquisition: float32 ``(C, h, w)``, NaN nodata.
+
+        Values are dB, or linear power when ``domain="linear"``.
+        """
         h, w = int(window.height), int(window.width)
         out = np.empty((len(acq.sources), h, w), dtype=np.float32)
         for c, src in enumerate(acq.sources):
             ds = self._dataset(src.path)
             raw = read_checked(ds, src.index, window=window)
             nodata = ds.nodata if src.path in self.stack.to_align else src.nodata
-            out[c] = to_db(raw, self.stack.units, nodata)
+            if domain == "linear":
+                out[c] = to_linear(raw, self.stack.units, nodata)
+            else:
+                out[c] = to_db(raw, self.stack.units, nodata)
         return out
