@@ -85,7 +85,8 @@ def test_split_functions_are_deterministic_and_complete():
     assert set(a) == {"train", "val", "test"}
     # whole blocks: the four patches of a 2x2 block share a split
     for r, c, s in zip(rows, cols, a, strict=True):
-        assert s == a[rows.index(r - r % 16) * 0 + (r - r % 16) // 8 * 10 + (c - c % 16) // 8]
+        top_left = (r - r % 16) // 8 * 10 + (c - c % 16) // 8  # index of the block's first patch
+        assert s == a[top_left]
     b = random_split(rows, cols, 8, (0.5, 0.5, 0.0), seed=1)
     assert b.count("train") == 50 and b.count("val") == 50
     # overlapping patches of different splits: the later claimant is dropped
