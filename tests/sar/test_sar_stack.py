@@ -149,3 +149,19 @@ def test_stack_with_dates_sidecar(tmp_path, s1_db):
     (tmp_path / "stack.dates.txt").write_text("2021-06-01\n2021-06-02\n2021-06-03\n")
     with pytest.raises(DateParseError, match="not a multiple"):
         open_stack(stack_path, units="db")
+
+
+def test_stack_dates_from_band_descriptions(tmp_path):
+    arr = np.stack([np.full((3, 3), v, np.float32) for v in (-8, -15, -9, -16)])
+    path = tmp_path / "stack.tif"
+    write_geotiff(
+        path,
+        arr,
+        crs="EPSG:32631",
+        transform=Affine(10, 0, 0, 0, -10, 30),
+        nodata=float("nan"),
+        descriptions=["2021-06-01_VV", "2021-06-01_VH", "2021-06-13_VV", "2021-06-13_VH"],
+    )
+    stack = open_stack(path, units="db", bands=["VH"])
+    assert stack.dates == [dt.date(2021, 6, 1), dt.date(2021, 6, 13)]
+    assert [a.sources[0].index for a in stack.acquisitions] == [2, 4]

@@ -110,10 +110,17 @@ def composite(
             dask_workers=dask_workers,
             scheduler=scheduler,
         )
+    import json
+
+    from cropmap.io.raster import open_raster
+
     periods, names = composite_layout(path)
+    with open_raster(path) as ds:
+        per_period = json.loads(ds.tags().get("PERIOD_DATES", "{}"))
+    counts = ", ".join(f"{p} {len(per_period.get(p, []))}" for p in periods)
     typer.echo(
         f"wrote {path} ({len(periods)} periods x {', '.join(names)}, dB) "
-        f"and {path.with_name(path.stem + '.count.tif').name}"
+        f"and {path.with_name(path.stem + '.count.tif').name}; acquisitions per period: {counts}"
     )
 
 
