@@ -20,6 +20,7 @@ def test_reads_any_format_and_checks_columns(tmp_path):
         read_vector(tmp_path / "p.gpkg", columns=["class"])
 
 
+@pytest.mark.filterwarnings("ignore:.crs. was not provided")
 def test_missing_file_no_crs_and_empty(tmp_path):
     with pytest.raises(VectorError, match="not found"):
         read_vector(tmp_path / "nope.gpkg")
