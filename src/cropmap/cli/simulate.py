@@ -70,7 +70,38 @@ def simulate_plots(
         typer.echo(f"wrote {p}")
 
 
+def simulate_rf(
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the simulated scenes."),
+    size: int = typer.Option(512, "--size", help="Scene size per region, pixels."),
+    year: int = typer.Option(2022, "--year", help="Season year."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+) -> None:
+    """Measure how hard each region is: IoU of a locally trained random forest.
+
+    Simulates one scene per region, trains a pixel RandomForest on per-period mean dB
+    (VH, and VV+VH) of two quadrants and tests on the other two; also applies a Korea
+    forest to the other rice regions.
+
+    Example: cropmap simulate-rf --out /tmp/sim-rf --size 512
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from cropmap.simulate.baseline import rf_report
+
+    with Console().status("simulating and training random forests"):
+        rows = rf_report(out, size=size, year=year, seed=seed)
+    table = Table(title=f"local RF IoU of the target class ({size} px scenes, seed {seed})")
+    cols = ("region", "target", "iou_vh", "iou_vvvh", "korea_to_here_vh")
+    for col in cols:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(str(r.get(c, "")) for c in cols))
+    Console().print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
     app.command("simulate")(simulate)
     app.command("simulate-plots")(simulate_plots)
+    app.command("simulate-rf")(simulate_rf)

@@ -93,7 +93,8 @@ def cell_tables(
                 continue
             traj = var.trajectory or DEFAULT_TRAJECTORIES[name]
             p = rng.normal(var.planting_doy, var.planting_sd, len(idx))
-            a, b = trajectory_db(traj, doy, p)
+            vigor = np.clip(rng.normal(1.0, region.vigor_sd, len(idx)), 0.6, 1.4)
+            a, b = trajectory_db(traj, doy, p, vigor)
             vv[idx] = a + var.offset_vv
             vh[idx] = b + var.offset_vh
             if traj.steps:

@@ -174,6 +174,33 @@ def tessellate(region: RegionSpec, size: int, rng: np.random.Generator) -> Lands
     return Landscape(labels=labels, cell_class=cell_class, cell_zone=cell_zone)
 
 
+def declared_classes(region: RegionSpec, land: Landscape, rng: np.random.Generator) -> np.ndarray:
+    """Crops as declared in the parcel file: a few crop parcels are declared wrongly.
+
+    A fraction ``region.label_noise`` of the crop parcels (not water, urban, forest,
+    road) gets another crop of its zone's mix, as outdated or wrong declarations do.
+
+    Returns:
+        ``(N,)`` uint8 declared class code per cell.
+    """
+    static = {CLASS_CODE[c] for c in ("water", "urban", "forest", "road")}
+    out = land.cell_class.copy()
+    if region.label_noise <= 0:
+        return out
+    flip = rng.random(len(out)) < region.label_noise
+    for zi, zone in enumerate(region.zones):
+        crops = np.asarray(
+            [CLASS_CODE[c] for c in zone.mix if CLASS_CODE[c] not in static], dtype=np.uint8
+        )
+        if len(crops) < 2:
+            continue
+        sel = np.flatnonzero(flip & (land.cell_zone == zi) & np.isin(out, crops))
+        shift = rng.integers(1, len(crops), len(sel))
+        pos = np.searchsorted(np.sort(crops), out[sel])
+        out[sel] = np.sort(crops)[(pos + shift) % len(crops)]
+    return out
+
+
 def polygonize(labels: np.ndarray, cell_class: np.ndarray, transform, crs):
     """Vectorize the label raster into one polygon per 4-connected piece of a cell.
 

@@ -155,7 +155,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def trajectory_db(
-    traj: Trajectory, doy: np.ndarray, planting: np.ndarray
+    traj: Trajectory,
+    doy: np.ndarray,
+    planting: np.ndarray,
+    vigor: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Evaluate a trajectory for many parcels and dates.
 
@@ -163,6 +166,8 @@ def trajectory_db(
         traj: the class (variant) model.
         doy: ``(T,)`` day of year of each acquisition (1 = 1 January).
         planting: ``(N,)`` planting day of year per parcel (may be < 1 for the year before).
+        vigor: ``(N,)`` factor scaling every step of a parcel (crop vigour, water depth);
+            None means 1.
 
     Returns:
         ``(vv, vh)``, each ``(N, T)`` float64 in dB (no gain, noise or incidence yet).
@@ -170,8 +175,9 @@ def trajectory_db(
     t = np.asarray(doy, dtype=np.float64)[None, :] - np.asarray(planting, np.float64)[:, None]
     vv = np.full(t.shape, traj.vv)
     vh = np.full(t.shape, traj.vh)
+    amp = np.ones((t.shape[0], 1)) if vigor is None else np.asarray(vigor, np.float64)[:, None]
     for st in traj.steps:
-        w = _sigmoid((t - st.offset) / st.width)
+        w = amp * _sigmoid((t - st.offset) / st.width)
         vv += st.dvv * w
         vh += st.dvh * w
     return vv, vh

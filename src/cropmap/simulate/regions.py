@@ -101,6 +101,9 @@ class RegionSpec(BaseModel):
         jitter_db: per-parcel, per-date noise (wind, dew, local moisture), dB.
         moisture_sd_db: scene-wide soil-moisture anomaly per date (rain), dB.
         gap_days: length of the acquisition gap (no data), days.
+        vigor_sd: spread of the per-parcel factor on the size of phenological changes.
+        label_noise: fraction of crop parcels whose declared crop (parcels.gpkg) is not
+            the crop simulated (outdated or wrong declarations).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -120,6 +123,8 @@ class RegionSpec(BaseModel):
     jitter_db: float = 0.4
     moisture_sd_db: float = 0.6
     gap_days: int = 14
+    vigor_sd: float = 0.12
+    label_noise: float = 0.02
 
 
 _WINTER_BARLEY = Trajectory(
@@ -141,6 +146,23 @@ _EU_RICE = Trajectory(
         _s(140, 4, -1.5, -4.5),
     ),
     moisture=0.3,
+)
+
+# Paddy left fallow: still puddled/flooded in spring, then weeds (no rice canopy).
+_PADDY_FALLOW = Trajectory(
+    vv=-12.0,
+    vh=-20.0,
+    steps=(_s(-10, 4, -5.0, -4.5), _s(30, 10, 5.5, 7.0)),
+    moisture=0.6,
+)
+
+# Wet meadow (Camargue marshes): flooded in winter and spring, drained, then grass.
+_WET_MEADOW = Trajectory(
+    vv=-17.5,
+    vh=-24.5,
+    steps=(_s(0, 6, 6.0, 5.5), _s(35, 10, 1.5, 2.5)),
+    texture_db=0.8,
+    moisture=0.4,
 )
 
 # Peas / early potatoes: a cereal-like spring cycle harvested in early July.
@@ -174,8 +196,8 @@ KOREA = RegionSpec(
         Zone(
             name="valley",
             upto=0.62,
-            cell_length_m=70.0,
-            cell_width_m=40.0,
+            cell_length_m=80.0,
+            cell_width_m=42.0,
             roads_every=5,
             mix={
                 "rice": 0.74,
@@ -199,15 +221,24 @@ KOREA = RegionSpec(
     orientation_deg=30.0,
     warp_m=25.0,
     variants={
-        "rice": (Variant(planting_doy=145, planting_sd=6),),
+        "rice": (
+            Variant(name="main", weight=0.85, planting_doy=145, planting_sd=6),
+            Variant(name="after-barley", weight=0.15, planting_doy=163, planting_sd=6),
+        ),
         "barley": (
             Variant(name="winter", planting_doy=60, planting_sd=8, trajectory=_WINTER_BARLEY),
         ),
         "soybean": (Variant(planting_doy=160, planting_sd=8),),
         "vegetables": (Variant(planting_doy=110, planting_sd=20),),
-        "fallow": (Variant(planting_doy=100, planting_sd=20),),
+        "fallow": (
+            Variant(name="upland", weight=0.6, planting_doy=100, planting_sd=20),
+            Variant(
+                name="paddy", weight=0.4, planting_doy=140, planting_sd=10, trajectory=_PADDY_FALLOW
+            ),
+        ),
     },
     gain_sd_db=0.6,
+    label_noise=0.01,
 )
 
 SPAIN = RegionSpec(
@@ -345,7 +376,7 @@ FRANCE = RegionSpec(
         "rice": (
             Variant(
                 planting_doy=138,
-                planting_sd=12,
+                planting_sd=14,
                 trajectory=_EU_RICE,
                 offset_vv=1.0,
                 offset_vh=1.2,
@@ -358,8 +389,19 @@ FRANCE = RegionSpec(
         "soybean": (Variant(planting_doy=130, planting_sd=10),),
         "vegetables": (Variant(planting_doy=95, planting_sd=25),),
         "fallow": (Variant(planting_doy=100, planting_sd=20),),
+        "grassland": (
+            Variant(name="dry", weight=0.6),
+            Variant(
+                name="wet-meadow",
+                weight=0.4,
+                planting_doy=150,
+                planting_sd=15,
+                trajectory=_WET_MEADOW,
+            ),
+        ),
     },
     gain_sd_db=0.9,
+    label_noise=0.04,
 )
 
 NETHERLANDS = RegionSpec(
@@ -423,9 +465,9 @@ NETHERLANDS = RegionSpec(
             ),
         ),
         "vegetables": (
-            Variant(name="root", weight=0.6, planting_doy=110, planting_sd=12),
+            Variant(name="root", weight=0.7, planting_doy=110, planting_sd=12),
             Variant(
-                name="early", weight=0.4, planting_doy=88, planting_sd=14, trajectory=_EARLY_VEG
+                name="early", weight=0.3, planting_doy=88, planting_sd=14, trajectory=_EARLY_VEG
             ),
         ),
         "maize": (Variant(planting_doy=125, planting_sd=8),),

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cropmap.errors import ConfigError
 from cropmap.io.atomic import atomic_path, atomic_write_text
 from cropmap.simulate.backscatter import cell_tables
-from cropmap.simulate.parcels import PIXEL_M, polygonize, tessellate
+from cropmap.simulate.parcels import PIXEL_M, declared_classes, polygonize, tessellate
 from cropmap.simulate.phenology import CLASSES
 from cropmap.simulate.regions import get_region
 from cropmap.simulate.render import INCIDENCE_GRADIENT_DEG_PER_M, INCIDENCE_REF_DEG, Renderer
@@ -187,7 +187,8 @@ def simulate_scene(
             if progress is not None:
                 progress(done + 1, len(acqs))
 
-    gdf = polygonize(land.labels, land.cell_class, transform, crs)
+    declared = declared_classes(spec, land, np.random.default_rng([cfg.seed, 6]))
+    gdf = polygonize(land.labels, declared, transform, crs)
     with atomic_path(out / "parcels.gpkg", suffix=".gpkg") as tmp, _gpkg_env():
         gdf.to_file(tmp, driver="GPKG", layer="parcels", engine="pyogrio")
 
@@ -205,11 +206,12 @@ def simulate_scene(
         "incidence_reference_deg": INCIDENCE_REF_DEG,
         "incidence_gradient_deg_per_m": INCIDENCE_GRADIENT_DEG_PER_M,
         "parcels_per_class": counts,
+        "mislabeled_cells": int((declared != land.cell_class).sum()),
         "pixels_per_class": {
             c: int(v)
             for c, v in zip(
                 CLASSES,
-                np.bincount(land.cell_class[land.labels].ravel(), minlength=len(CLASSES)),
+                np.bincount(declared[land.labels].ravel(), minlength=len(CLASSES)),
                 strict=True,
             )
         },
