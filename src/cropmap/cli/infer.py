@@ -80,6 +80,9 @@ def predict(
         None, "--calendar", "-c", help="Calendar preset or YAML, for a folder of S1 dates."
     ),
     year: int | None = typer.Option(None, "--year", help="Season year, for a folder input."),
+    units: str = typer.Option(
+        "auto", "--units", help="Units of a folder's files: linear, db or auto (detected)."
+    ),
     threads: int | None = typer.Option(None, "--threads", help="Engine threads per process."),
     dask_workers: int = typer.Option(0, "--dask-workers", help="Local Dask worker processes."),
     scheduler: str | None = typer.Option(
@@ -108,6 +111,7 @@ def predict(
             threshold=threshold,
             calendar=calendar,
             year=year,
+            units=units,
             threads=threads,
             dask_workers=dask_workers,
             scheduler=scheduler,

@@ -37,7 +37,7 @@ def dask_client(n_workers: int = 0, scheduler: str | None = None) -> Iterator[An
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout="5s")
         except OSError as exc:
             raise ConfigError(f"cannot reach Dask scheduler {scheduler!r}: {exc}") from exc
         try:

@@ -120,6 +120,7 @@ def predict_raster(
     threshold: float = 0.5,
     calendar: str | None = None,
     year: int | None = None,
+    units: str = "auto",
     threads: int | None = None,
     dask_workers: int = 0,
     scheduler: str | None = None,
@@ -143,6 +144,7 @@ def predict_raster(
         threshold: probability at or above which a pixel gets the target class.
         calendar: calendar name or file, for a Sentinel-1 folder input.
         year: season year, for a Sentinel-1 folder input.
+        units: units of a Sentinel-1 folder's files: ``linear``, ``db`` or ``auto``.
         threads: intra-op threads of the engine (default: the library's own choice).
         dask_workers: run on a new local Dask cluster of this many processes.
         scheduler: address of an existing Dask scheduler (workers must see the files).
@@ -164,7 +166,7 @@ def predict_raster(
         raise ConfigError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
     model_dir = Path(model_dir)
     info = model_info(models_api().read_meta(model_dir))
-    spec = SourceSpec(str(Path(input).resolve()), calendar, year, bands=info.bands)
+    spec = SourceSpec(str(Path(input).resolve()), calendar, year, info.bands, units)
     source = spec.open()
     check_fit(info, source, periods, str(input))
     plan = Plan(

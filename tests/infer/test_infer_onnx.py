@@ -1,0 +1,64 @@
+"""ONNX export and the onnxruntime engine agree with torch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from cropmap.errors import ModelFileError
+from cropmap.infer.engines import get_engine
+from cropmap.infer.onnx import OnnxEngine, export_onnx
+from cropmap.infer.predict import predict_raster
+
+
+@pytest.fixture(scope="module")
+def onnx_file(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_onnx(model_dir, tmp_path_factory.mktemp("onnx") / "m.onnx", window=64)
+
+
+@pytest.mark.slow
+def test_onnx_logits_match_torch(model_dir: Path, onnx_file: Path) -> None:
+    torch_engine = get_engine("torch", model_dir)
+    onnx_engine = OnnxEngine(model_dir, onnx_path=onnx_file, threads=1)
+    rng = np.random.default_rng(0)
+    for shape in [(1, 8, 2, 64, 64), (3, 8, 2, 96, 128)]:  # batch and size are dynamic
+        x = rng.normal(size=shape).astype(np.float32)
+        want, got = torch_engine(x), onnx_engine(x)
+        assert got.shape == want.shape == (shape[0], 1, *shape[-2:])
+        assert np.abs(got - want).max() < 1e-4
+        assert want.std() > 0.1
+
+
+@pytest.mark.slow
+def test_onnx_map_matches_torch_map(
+    model_dir: Path, composite: Path, onnx_file: Path, tmp_path: Path
+) -> None:
+    kw = {"window": 128, "overlap": 32, "threads": 1}
+    a = predict_raster(model_dir, composite, tmp_path / "t.tif", **kw)
+    b = predict_raster(
+        model_dir, composite, tmp_path / "o.tif", engine="onnx", onnx_path=onnx_file, **kw
+    )
+    with rasterio.open(a) as da, rasterio.open(b) as db:
+        x, y = da.read(), db.read()
+        assert db.tags()["ENGINE"] == "onnx"
+    assert np.abs(x.astype(int) - y).max() <= 1  # uint8 rounding of p within 1e-4
+    assert (x[1] != y[1]).mean() < 1e-3
+
+
+def test_onnx_engine_refuses_missing_and_stale_files(
+    model_dir: Path, onnx_file: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ModelFileError, match="cropmap export"):
+        OnnxEngine(model_dir, onnx_path=tmp_path / "none.onnx")
+    other = tmp_path / "other"
+    shutil.copytree(model_dir, other)
+    meta = json.loads((other / "model.json").read_text())
+    meta["weights_sha256"] = "0" * 64
+    (other / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="re-export"):
+        OnnxEngine(other, onnx_path=onnx_file)
