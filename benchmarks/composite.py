@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -33,7 +35,16 @@ def _composite_child(s1: str, out: str, block_rows: int, workers: int) -> None:
     composite_folder(
         s1, "korea-rice", out, units="linear", block_rows=block_rows, dask_workers=workers
     )
-    print(json.dumps({"seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb()}))
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {
+                "seconds": time.perf_counter() - t0,
+                "cpu_seconds": ru.ru_utime + ru.ru_stime,
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -78,7 +89,7 @@ def main() -> None:
         fig = json.loads(res.stdout.strip().splitlines()[-1])
         out_mb = out.stat().st_size / 1e6
     secs = fig["seconds"]
-    print(f"machine: {machine_line()}")
+    print(f"machine: {machine_line()}; load average {os.getloadavg()[0]:.1f} at the end")
     print(
         f"scene: {args.size} x {args.size} px, {args.dates} dates x 2 bands float32 "
         f"({in_mb:.0f} MB input, written in {t_write:.1f} s); block rows {args.block_rows}; "
