@@ -104,6 +104,10 @@ def main() -> None:
         f"throughput: {in_mb / secs:.0f} MB/s of input  |  memory bandwidth (copy): "
         f"{bw:.0f} MB/s  ->  {100 * in_mb / secs / bw:.1f} % of bandwidth"
     )
+    print(
+        f"CPU time of the compositing process: {fig['cpu_seconds']:.1f} s "
+        f"({in_mb / fig['cpu_seconds']:.0f} MB of input per CPU second, imports included)"
+    )
 
 
 if __name__ == "__main__":
