@@ -114,3 +114,10 @@ def test_linear_input_is_converted_to_db(s1_db, s1_writer, tmp_path):
     a = read_composite(_composite(folder, tmp_path / "a.tif"))
     b = read_composite(_composite(lin_folder, tmp_path / "b.tif", units="linear"))
     np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_composite_written_into_the_input_folder_is_not_an_acquisition(s1_db):
+    folder, _ = s1_db
+    first = read_composite(_composite(folder, folder / "composite_2021-09-01.tif"))
+    again = read_composite(_composite(folder, folder / "composite_2021-09-01.tif"))
+    np.testing.assert_array_equal(first, again)

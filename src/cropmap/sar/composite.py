@@ -100,6 +100,8 @@ def plan_composite(
         EmptyPeriodWarning: a period has no acquisition (its composite is all nodata).
     """
     season = year if year is not None else infer_season_year(calendar, stack.dates)
+    if year is None:
+        log.info("calendar %s: season year %d chosen from the dates", calendar.name, season)
     members: list[list[int]] = [[] for _ in calendar.periods]
     for i, acq in enumerate(stack.acquisitions):
         k = calendar.period_of(acq.date, season)

@@ -9,6 +9,7 @@ acquisition as dB float32 with NaN nodata, so compositing never loads a whole sc
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -27,6 +28,8 @@ from cropmap.errors import DateParseError, GridMismatchError, RasterReadError
 from cropmap.io.raster import open_raster, read_checked
 from cropmap.sar.dates import acquisition_date, date_from_name, find_sidecar, read_dates_sidecar
 from cropmap.sar.db import mask_nodata, normalize_units, resolve_units, to_db, to_linear
+
+log = logging.getLogger(__name__)
 
 RASTER_SUFFIXES = (".tif", ".tiff")
 
@@ -156,7 +159,11 @@ def _folder_acquisitions(
     grids: list[tuple[Path, Grid]] = []
     for path in _list_rasters(folder):
         with open_raster(path) as ds:
-            day = acquisition_date(path, ds.tags())
+            tags = ds.tags()
+            if "PERIODS" in tags and "CALENDAR" in tags:
+                log.info("skipping %s: a cropmap composite, not an acquisition", path)
+                continue
+            day = acquisition_date(path, tags)
             grids.append((path, Grid.of(ds)))
             descs = [d or "" for d in ds.descriptions]
             if file_bands is not None:
@@ -199,6 +206,8 @@ def _folder_acquisitions(
                 f"add the file or use only bands {', '.join(slot)} (--bands)"
             )
         full.append(Acquisition(day, tuple(slot[b] for b in bands)))
+    if not full:
+        raise RasterReadError(f"no Sentinel-1 acquisition found in {folder}")
     return full, grids
 
 
