@@ -29,3 +29,14 @@ def test_dask_scheduler_output_identical(s1_db, tmp_path, tiny_calendar):
     a, b = read_composite(serial), read_composite(dask_out)
     np.testing.assert_array_equal(a, b)
     assert seen[-1] == (3, 3)
+
+
+@pytest.mark.slow
+def test_dask_local_worker_processes_output_identical(s1_db, tmp_path, tiny_calendar):
+    pytest.importorskip("distributed")
+    folder, _ = s1_db
+    serial = composite_folder(folder, tiny_calendar, tmp_path / "a.tif", units="db", block_rows=3)
+    dask_out = composite_folder(
+        folder, tiny_calendar, tmp_path / "b.tif", units="db", block_rows=3, dask_workers=2
+    )
+    np.testing.assert_array_equal(read_composite(serial), read_composite(dask_out))
