@@ -15,6 +15,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -276,14 +277,21 @@ def composite_folder(
             list(cal.period_names),
             {"PERIODS": tags["PERIODS"], "CALENDAR": tags["CALENDAR"]},
         ) as cdst,
+        # write-behind: block k is compressed and written while block k+1 is computed
+        # (GDAL releases the GIL); at most one block waits, so memory stays bounded.
+        ThreadPoolExecutor(max_workers=1) as writer,
     ):
+        pending: Future | None = None
         for done, (win, (values, count)) in enumerate(
             _run_blocks(plan, windows, dask_workers, scheduler), start=1
         ):
-            dst.write(values, window=win)
-            cdst.write(count, window=win)
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(_write_block, dst, cdst, win, values, count)
             if progress is not None:
                 progress(done, len(windows))
+        if pending is not None:
+            pending.result()
     log.info(
         "composite %s: %d periods x %d bands, %d acquisitions",
         out_path,
@@ -292,6 +300,11 @@ def composite_folder(
         len(stack.acquisitions),
     )
     return out_path
+
+
+def _write_block(dst: Any, cdst: Any, win: Window, values: np.ndarray, count: np.ndarray) -> None:
+    dst.write(values, window=win)
+    cdst.write(count, window=win)
 
 
 def _compression(name: str) -> dict[str, Any]:
