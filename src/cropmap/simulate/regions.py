@@ -165,6 +165,20 @@ _WET_MEADOW = Trajectory(
     moisture=0.4,
 )
 
+# Ebro delta: large water-seeded basins, wind-roughened flood water (brighter, shallower
+# dip) and a slightly lower, later canopy peak than transplanted rice.
+_EBRO_RICE = Trajectory(
+    vv=-12.0,
+    vh=-19.5,
+    steps=(
+        _s(-18, 3, -5.5, -5.3),
+        _s(58, 9, 9.0, 9.8),
+        _s(92, 8, -1.5, -0.5),
+        _s(140, 4, -1.0, -4.0),
+    ),
+    moisture=0.3,
+)
+
 # Peas / early potatoes: a cereal-like spring cycle harvested in early July.
 _EARLY_VEG = Trajectory(
     vv=-11.0,
@@ -186,7 +200,7 @@ KOREA = RegionSpec(
             relative_orbit=61,
             direction="descending",
             incidence_deg=41.5,
-            phase_days=9,
+            phase_days=8,
             swath_edge="east",
             edge_fraction=0.08,
         ),
@@ -252,12 +266,12 @@ SPAIN = RegionSpec(
         Orbit(
             relative_orbit=30,
             direction="ascending",
-            incidence_deg=44.0,
+            incidence_deg=45.0,
             phase_days=1,
             swath_edge="west",
             edge_fraction=0.12,
         ),
-        Orbit(relative_orbit=110, direction="descending", incidence_deg=31.5, phase_days=7),
+        Orbit(relative_orbit=110, direction="descending", incidence_deg=41.0, phase_days=6),
     ),
     zones=(
         Zone(name="lagoon", upto=0.07, mix={"water": 1.0}),
@@ -302,9 +316,9 @@ SPAIN = RegionSpec(
             Variant(
                 planting_doy=132,
                 planting_sd=9,
-                trajectory=_EU_RICE,
-                offset_vv=0.5,
-                offset_vh=0.7,
+                trajectory=_EBRO_RICE,
+                offset_vv=1.0,
+                offset_vh=1.0,
             ),
         ),
         "maize": (Variant(planting_doy=110, planting_sd=10),),
@@ -330,7 +344,7 @@ FRANCE = RegionSpec(
             relative_orbit=139,
             direction="descending",
             incidence_deg=40.5,
-            phase_days=8,
+            phase_days=5,
             swath_edge="west",
             edge_fraction=0.1,
         ),
@@ -417,7 +431,7 @@ NETHERLANDS = RegionSpec(
             relative_orbit=37,
             direction="descending",
             incidence_deg=33.0,
-            phase_days=10,
+            phase_days=9,
             swath_edge="east",
             edge_fraction=0.1,
         ),
