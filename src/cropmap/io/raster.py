@@ -17,7 +17,7 @@ import numpy as np
 import rasterio
 from rasterio.errors import RasterioIOError
 
-from cropmap.errors import RasterReadError, RasterWriteError
+from cropmap.errors import CropmapError, RasterReadError, RasterWriteError
 from cropmap.io.atomic import atomic_path
 
 #: Default profile of every GeoTIFF cropmap writes: tiled 256 x 256, DEFLATE.
@@ -135,8 +135,8 @@ def open_writer(
             if tags:
                 dst.update_tags(**{k: str(v) for k, v in tags.items()})
             yield dst
-    except RasterWriteError:
-        raise
+    except CropmapError:
+        raise  # e.g. an input read error inside the block: report it as it is
     except (OSError, rasterio.errors.RasterioError) as exc:
         raise RasterWriteError(f"cannot write {path}: {exc}") from exc
 
