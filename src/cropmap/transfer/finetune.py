@@ -209,12 +209,14 @@ def finetune(
         update={
             "history": history,
             "train_config": {
-                "strategy": s.name,
-                "trainable_params": n_trainable,
-                "expansion": expansion,
-                "n_train_patches": len(train_ds),
-                "seed": seed,
                 **phase_config(train, 1.0, 1.0, seed).model_dump(mode="json"),
+                "transfer": {
+                    "strategy": s.name,
+                    "trainable_params": n_trainable,
+                    "expansion": expansion,
+                    "n_train_patches": len(train_ds),
+                    "seed": seed,
+                },
             },
         }
     )
