@@ -14,6 +14,8 @@ def _quiet(verbose: bool) -> None:
 
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level)
+    for handler in logging.getLogger().handlers:  # Lightning sets its loggers to INFO on import
+        handler.setLevel(level)
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(level)
     if not verbose:
