@@ -24,9 +24,10 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from cropmap.errors import DateParseError, EmptyPeriodWarning, RasterReadError
-from cropmap.io.raster import open_raster, open_writer, profile_for, read_checked
+from cropmap.errors import DateParseError, EmptyPeriodWarning
+from cropmap.io.raster import open_writer, profile_for
 from cropmap.sar.calendars import Calendar, load_calendar
+from cropmap.sar.layout import band_names, composite_layout, count_path, read_composite
 from cropmap.sar.reducers import Average, make_reducer
 from cropmap.sar.stack import S1Stack, StackReader, open_stack
 
@@ -40,6 +41,17 @@ GDAL_CACHE_MB = 64
 BLOCK_BUDGET_BYTES = 256 * 1024 * 1024
 
 Progress = Callable[[int, int], None]
+
+__all__ = [
+    "CompositePlan",
+    "band_names",
+    "composite_block",
+    "composite_folder",
+    "composite_layout",
+    "count_path",
+    "plan_composite",
+    "read_composite",
+]
 
 
 @dataclass(frozen=True)
@@ -64,11 +76,6 @@ class CompositePlan:
             p.name: [acqs[i].date.isoformat() for i in idx]
             for p, idx in zip(self.calendar.periods, self.members, strict=True)
         }
-
-
-def band_names(periods: Sequence[str], bands: Sequence[str]) -> list[str]:
-    """Band descriptions in the documented period-major order: ``P1_VV, P1_VH, P2_VV, ...``."""
-    return [f"{p}_{b}" for p in periods for b in bands]
 
 
 def infer_season_year(calendar: Calendar, dates: Sequence[dt.date]) -> int:
@@ -165,12 +172,6 @@ def _block_rows(plan: CompositePlan, block_rows: int) -> int:
     )
     per_row = max(1, worst) * C * W * 4 + plan.n_periods * C * W * 8
     return max(1, min(block_rows, BLOCK_BUDGET_BYTES // per_row))
-
-
-def count_path(out_path: str | os.PathLike) -> Path:
-    """Path of the per-period observation count file beside a composite."""
-    p = Path(out_path)
-    return p.with_name(p.stem + ".count.tif")
 
 
 def composite_folder(
@@ -332,78 +333,3 @@ def _run_blocks(
     with bounded_cache(), StackReader(plan.stack) as reader:
         for win in windows:
             yield win, composite_block(plan, win, reader)
-
-
-def composite_layout(path_or_dataset: Any) -> tuple[list[str], list[str]]:
-    """Period and band names of a composite, from its tags (or band descriptions).
-
-    Raises:
-        RasterReadError: the raster is not a cropmap composite.
-    """
-    if isinstance(path_or_dataset, str | os.PathLike):
-        with open_raster(path_or_dataset) as ds:
-            return composite_layout(ds)
-    ds = path_or_dataset
-    tags = ds.tags()
-
-    def _names(value: str) -> list[str]:
-        value = value.strip()
-        if value.startswith("["):
-            return [str(v) for v in json.loads(value)]
-        return [v.strip() for v in value.split(",") if v.strip()]
-
-    if "PERIODS" in tags and "BANDS" in tags:
-        periods, bands = _names(tags["PERIODS"]), _names(tags["BANDS"])
-    else:
-        descs = [d or "" for d in ds.descriptions]
-        if not all("_" in d for d in descs):
-            raise RasterReadError(
-                f"{ds.name} is not a cropmap composite: no PERIODS/BANDS tags and band "
-                f"descriptions are not like P1_VV ({', '.join(descs[:4])})"
-            )
-        periods = list(dict.fromkeys(d.rsplit("_", 1)[0] for d in descs))
-        bands = list(dict.fromkeys(d.rsplit("_", 1)[1] for d in descs))
-    if len(periods) * len(bands) != ds.count:
-        raise RasterReadError(
-            f"{ds.name}: {len(periods)} periods x {len(bands)} bands does not match its "
-            f"{ds.count} raster bands"
-        )
-    return periods, bands
-
-
-def read_composite(
-    path: str | os.PathLike | Any,
-    window: Window | tuple | None = None,
-    bands: Sequence[str] | None = None,
-) -> np.ndarray:
-    """Read a composite (or a window of it) as float32 ``(T, C, h, w)`` dB, NaN nodata.
-
-    Args:
-        path: composite GeoTIFF path or an open rasterio dataset.
-        window: rasterio Window or ``((row0, row1), (col0, col1))``; None for all.
-        bands: band names to select (e.g. ``["VH"]``), in the order wanted.
-
-    Raises:
-        RasterReadError: not a composite, or a requested band is absent.
-    """
-    if isinstance(path, str | os.PathLike):
-        with open_raster(path) as ds:
-            return read_composite(ds, window, bands)
-    ds = path
-    periods, have = composite_layout(ds)
-    sel = list(have) if bands is None else [b.strip().upper() for b in bands]
-    upper = [b.upper() for b in have]
-    for b in sel:
-        if b not in upper:
-            raise RasterReadError(
-                f"band {b!r} not in composite {ds.name} (bands: {', '.join(have)})"
-            )
-    ci = [upper.index(b) for b in sel]
-    idx = [t * len(have) + c + 1 for t in range(len(periods)) for c in ci]
-    if isinstance(window, tuple):
-        window = Window.from_slices(*window)
-    arr = read_checked(ds, idx, window=window, out_dtype="float32")
-    nd = ds.nodata
-    if nd is not None and np.isfinite(nd):
-        arr[arr == nd] = np.nan
-    return arr.reshape(len(periods), len(sel), arr.shape[-2], arr.shape[-1])
