@@ -31,6 +31,21 @@ CLASS_COLORS: dict[str, str] = {
 }
 
 
+def _save_small(fig, out_path: Path, colors: int = 96) -> Path:
+    """Save a figure as a palette PNG (small files for the docs)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    buf.seek(0)
+    img = Image.open(buf).convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(out_path, optimize=True)
+    return out_path
+
+
 def _read_scene(scene_dir: Path, max_px: int = 512):
     """Read dates, dB stacks (T, 2, h, w) and the rasterized class map of a scene."""
     import geopandas as gpd
@@ -91,10 +106,15 @@ def plot_trajectories(scene_dirs: dict[str, Path], out_path: Path) -> Path:
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=7)
             ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%b"))
-    axes[0, 1].legend(fontsize=6, ncol=2, loc="lower right")
-    fig.tight_layout()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path)
+    handles, names = [], []
+    for ax in axes.ravel():
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in names:
+                handles.append(h)
+                names.append(lab)
+    fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    _save_small(fig, out_path)
     plt.close(fig)
     return out_path
 
@@ -114,6 +134,8 @@ def plot_quicklook(scene_dir: Path, out_path: Path, max_px: int = 384) -> Path:
         want = dt.date(dates[0].year, month, day)
         picks.append(int(np.argmin([abs((d - want).days) for d in dates])))
     rgb = np.stack([stack[i, 1] for i in picks], axis=-1)
+    h2 = rgb.shape[0] // 2 * 2
+    rgb = rgb[:h2, :h2].reshape(h2 // 2, 2, h2 // 2, 2, 3).mean(axis=(1, 3))  # 20 m looks
     rgb = np.clip((rgb + 27.0) / 17.0, 0, 1)
     rgb = np.nan_to_num(rgb, nan=0.0)
     cmap = ListedColormap([CLASS_COLORS[c] for c in CLASSES])
@@ -133,8 +155,7 @@ def plot_quicklook(scene_dir: Path, out_path: Path, max_px: int = 384) -> Path:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_path)
+    _save_small(fig, out_path)
     plt.close(fig)
     return out_path
 
