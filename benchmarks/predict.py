@@ -1,0 +1,346 @@
+"""Benchmark tiled prediction: px/s, peak RSS and GFLOP/s per engine, RSS scaling, seams.
+
+Run: ``.venv/bin/python benchmarks/predict.py [--size 1024] [--large 10980]
+[--model DIR --seam-input COMPOSITE.tif]``
+
+1. Measures this machine's 3x3 convolution peak (``conv_peak_gflops``, 2 threads).
+2. Builds a default Recurrent U-Net (widths 16-32-64-128, VV+VH, 8 periods; random
+   seeded weights, or ``--model``), exports it to ONNX, and counts the FLOPs of one
+   256 x 256 window with ``torch.utils.flop_counter.FlopCounterMode``.
+3. Writes one synthetic 1024 x 1024 composite (8 periods x VV, VH, dB) and mosaics it
+   into larger inputs with GDAL VRTs (no extra disk).
+4. For each engine (torch, onnx), predicts a ``--size`` square input in its own process
+   (so peak RSS is that engine's alone) and prints px/s, peak RSS and achieved GFLOP/s.
+5. RSS scaling: ONNX on 2048 x 2048, and the pipeline with a no-op engine on 2048 x 2048
+   and ``--large`` x ``--large`` (reading, normalizing, blending, COG writing: all but
+   the network), showing that peak RSS does not grow with the raster's size.
+6. Seam check: a tiled map (256 px windows, overlap 0 / 32 / 64) versus a one-pass map
+   of the same area (one window over it all), torch engine.
+7. Extrapolates the time of a ``--large`` scene from the measured ONNX px/s.
+
+Timings on a CPU shared with other jobs are lower than on a quiet machine: the convolution
+peak is measured in the same run so the two can be compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import conv_peak_gflops, machine_line, peak_rss_mb  # noqa: E402
+
+BASE = 1024  # side of the synthetic composite tile mosaicked into larger inputs
+PERIODS = [f"P{i}" for i in range(1, 9)]
+
+
+# ----------------------------------------------------------------------------- inputs
+def write_base(path: Path, bands: list[str], seed: int = 0) -> Path:
+    """A 1024 x 1024 composite: fields with a rice-like VH dip, speckle-like noise, dB."""
+    import numpy as np
+    from rasterio.crs import CRS
+    from rasterio.transform import from_origin
+
+    from cropmap.io.raster import write_geotiff
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:BASE, 0:BASE]
+    rice = (np.sin(yy / 23.0) * np.cos(xx / 31.0)) > 0.2
+    arr = np.empty((8, len(bands), BASE, BASE), np.float32)
+    for t in range(8):
+        vh = np.where(rice, -25.0 + 2.0 * t, -16.0) + rng.normal(0, 1.5, (BASE, BASE))
+        for c, b in enumerate(bands):
+            arr[t, c] = vh + (7.0 if b == "VV" else 0.0)
+    write_geotiff(
+        path,
+        arr.reshape(-1, BASE, BASE),
+        crs=CRS.from_epsg(32652),
+        transform=from_origin(300000.0, 4000000.0, 10.0, 10.0),
+        nodata=float("nan"),
+        descriptions=[f"{p}_{b}" for p in PERIODS for b in bands],
+        tags={"PERIODS": ",".join(PERIODS), "BANDS": ",".join(bands), "UNITS": "dB"},
+    )
+    return path
+
+
+def write_mosaic(base: Path, out: Path, size: int) -> Path:
+    """A ``size x size`` VRT tiling ``base`` (same band layout, tags and CRS)."""
+    import rasterio
+
+    with rasterio.open(base) as ds:
+        count, desc, tags, t = ds.count, ds.descriptions, ds.tags(), ds.transform
+        crs_wkt = ds.crs.to_wkt()
+    geo = f"{t.c}, {t.a}, {t.b}, {t.f}, {t.d}, {t.e}"
+    meta = "".join(f'<MDI key="{k}">{v}</MDI>' for k, v in tags.items() if k != "AREA_OR_POINT")
+    parts = [
+        f'<VRTDataset rasterXSize="{size}" rasterYSize="{size}">',
+        f"<SRS>{crs_wkt}</SRS><GeoTransform>{geo}</GeoTransform>",
+        f"<Metadata>{meta}</Metadata>",
+    ]
+    n = math.ceil(size / BASE)
+    for b in range(1, count + 1):
+        parts.append(f'<VRTRasterBand dataType="Float32" band="{b}">')
+        parts.append(f"<Description>{desc[b - 1]}</Description><NoDataValue>nan</NoDataValue>")
+        for i in range(n):
+            for j in range(n):
+                w, h = min(BASE, size - j * BASE), min(BASE, size - i * BASE)
+                parts.append(
+                    f'<SimpleSource><SourceFilename relativeToVRT="0">{base}</SourceFilename>'
+                    f"<SourceBand>{b}</SourceBand>"
+                    f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
+                    f'<DstRect xOff="{j * BASE}" yOff="{i * BASE}" xSize="{w}" ySize="{h}"/>'
+                    "</SimpleSource>"
+                )
+        parts.append("</VRTRasterBand>")
+    parts.append("</VRTDataset>")
+    out.write_text("\n".join(parts))
+    return out
+
+
+def make_model(out: Path) -> Path:
+    """Default Recurrent U-Net (VV, VH; 8 periods), seeded random weights."""
+    import torch
+
+    from cropmap.infer.engines import models_api
+    from cropmap.models.recurrent_unet import RecurrentUNet
+
+    api = models_api()
+    torch.manual_seed(0)
+    meta = api.ModelMeta(
+        bands=["VV", "VH"],
+        periods=PERIODS,
+        norm={"mean": {"VV": -12.0, "VH": -19.0}, "std": {"VV": 4.0, "VH": 4.5}},
+        classes=["other", "rice"],
+        target="rice",
+    )
+    api.save_model(out, RecurrentUNet(in_channels=2).eval(), meta)
+    return out
+
+
+def window_flops(model_dir: Path, window: int = 256) -> float:
+    """FLOPs of one ``window x window`` forward pass (FlopCounterMode; multiply-add = 2)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from cropmap.infer.engines import model_info, models_api
+
+    model, meta = models_api().load_model(model_dir)
+    info = model_info(meta)
+    x = torch.zeros(1, info.n_steps, len(info.bands), window, window)
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model.eval()(x)
+    return float(counter.get_total_flops())
+
+
+# ----------------------------------------------------------------------------- child
+def own_peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM), in MB.
+
+    ``getrusage``'s ``ru_maxrss`` of a child started by ``subprocess`` keeps the parent's
+    peak from before ``exec``, so it cannot tell engines apart; ``VmHWM`` belongs to the
+    process's own address space. Falls back to ``ru_maxrss`` off Linux.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return peak_rss_mb()
+
+
+def child(job: dict) -> None:
+    """Predict in this process and print one JSON line of figures."""
+    import numpy as np
+
+    from cropmap.infer import ENGINES, predict_raster
+    from cropmap.infer.engines import model_info, models_api
+    from cropmap.infer.windows import window_rows
+
+    class NullEngine:
+        """Zero logits: the whole pipeline except the network."""
+
+        def __init__(self, model_dir: str, **_: object) -> None:
+            self.info = model_info(models_api().read_meta(model_dir))
+
+        def __call__(self, x: np.ndarray) -> np.ndarray:
+            return np.zeros((x.shape[0], 1, *x.shape[-2:]), np.float32)
+
+    ENGINES["null"] = NullEngine
+    t0, c0 = time.perf_counter(), time.process_time()
+    predict_raster(
+        job["model"],
+        job["input"],
+        job["out"],
+        window=job.get("window", 256),
+        overlap=job.get("overlap"),
+        batch_size=job.get("batch_size", 4),
+        engine=job["engine"],
+        onnx_path=job.get("onnx") if job["engine"] == "onnx" else None,
+        threads=job.get("threads", 2),
+    )
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    import rasterio
+
+    with rasterio.open(job["input"]) as ds:
+        h, w = ds.height, ds.width
+    ov = job.get("overlap")
+    ov = min(64, job.get("window", 256) // 4) if ov is None else ov
+    n_win = sum(len(r) for r in window_rows(h, w, job.get("window", 256), ov))
+    print(
+        json.dumps(
+            {"wall": wall, "cpu": cpu, "px": h * w, "windows": n_win, "rss_mb": own_peak_rss_mb()}
+        )
+    )
+
+
+def run_child(job: dict) -> dict:
+    """Run :func:`child` in a fresh interpreter; return its figures."""
+    res = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps(job)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if res.returncode != 0:
+        raise RuntimeError(f"child failed: {res.stderr[-2000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- seams
+def seam_check(model_dir: Path, composite: Path, tmp: Path, side: int = 512) -> list[str]:
+    """Tiled (256 px windows) versus one-pass maps of a ``side`` square crop."""
+    import numpy as np
+    import rasterio
+    from rasterio.windows import Window
+
+    from cropmap.infer import predict_raster
+    from cropmap.infer.cog import dequantize
+
+    crop = tmp / "seam_crop.tif"
+    with rasterio.open(composite) as ds:
+        prof = ds.profile | {"width": side, "height": side, "tiled": False}
+        prof.pop("blockxsize", None), prof.pop("blockysize", None)
+        prof["transform"] = ds.window_transform(Window(0, 0, side, side))
+        with rasterio.open(crop, "w", **prof) as dst:
+            dst.write(ds.read(window=Window(0, 0, side, side)))
+            dst.descriptions = ds.descriptions
+            dst.update_tags(**ds.tags())
+    whole = predict_raster(model_dir, crop, tmp / "seam_whole.tif", window=side, overlap=0)
+    with rasterio.open(whole) as ds:
+        ref = ds.read()
+    lines = []
+    for overlap in (0, 32, 64):
+        tiled = predict_raster(
+            model_dir, crop, tmp / f"seam_{overlap}.tif", window=256, overlap=overlap
+        )
+        with rasterio.open(tiled) as ds:
+            got = ds.read()
+        d = np.abs(dequantize(got[0]) - dequantize(ref[0]))
+        agree = float((got[1] == ref[1]).mean())
+        lines.append(
+            f"  overlap {overlap:3d}: |p_tiled - p_one_pass| mean {np.nanmean(d):.4f}, "
+            f"p99 {np.nanpercentile(d, 99):.4f}, max {np.nanmax(d):.4f}; "
+            f"class agreement {agree:.4%}"
+        )
+    return lines
+
+
+# ----------------------------------------------------------------------------- main
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--size", type=int, default=1024, help="input side for px/s per engine")
+    ap.add_argument("--large", type=int, default=10980, help="large input side (RSS, target)")
+    ap.add_argument("--model", type=Path, help="model dir (default: random default U-Net)")
+    ap.add_argument("--seam-input", type=Path, help="composite for the seam check")
+    ap.add_argument("--skip-seams", action="store_true")
+    args = ap.parse_args()
+    if args.child:
+        child(json.loads(args.child))
+        return
+
+    print(f"machine: {machine_line()} (shared with other jobs: timings are lower bounds)")
+    peak0 = conv_peak_gflops(threads=2)
+    print(f"conv2d 3x3 peak (torch, 2 threads, measured now): {peak0:.1f} GFLOP/s")
+    with tempfile.TemporaryDirectory(prefix="cropmap-bench-predict-") as tdir:
+        tmp = Path(tdir)
+        model = args.model or make_model(tmp / "model")
+        from cropmap.infer import export_onnx
+        from cropmap.infer.engines import model_info, models_api
+
+        info = model_info(models_api().read_meta(model))
+        t0 = time.perf_counter()
+        export_onnx(model, tmp / "model.onnx")
+        print(f"ONNX export: {time.perf_counter() - t0:.1f} s")
+        flops = window_flops(model)
+        print(
+            f"model: bands {list(info.bands)}, {info.n_steps} periods; "
+            f"{flops / 1e9:.2f} GFLOP per 256 x 256 window (FlopCounterMode)"
+        )
+        base = write_base(tmp / "base.tif", list(info.bands))
+        inputs = {s: write_mosaic(base, tmp / f"in_{s}.vrt", s) for s in {args.size, 2048}}
+        inputs[args.large] = write_mosaic(base, tmp / f"in_{args.large}.vrt", args.large)
+
+        def job(engine: str, size: int) -> dict:
+            return {
+                "model": str(model),
+                "input": str(inputs[size]),
+                "out": str(tmp / f"map_{engine}_{size}.tif"),
+                "engine": engine,
+                "onnx": str(tmp / "model.onnx"),
+            }
+
+        print(f"\nper engine, {args.size} x {args.size} input, window 256, overlap 64, 2 threads:")
+        rates = {}
+        for engine in ("torch", "onnx"):
+            j = job(engine, args.size)
+            r = run_child(j)
+            rates[engine] = r
+            gflops = r["windows"] * flops / r["wall"] / 1e9
+            print(
+                f"  {engine:5s}: {r['px'] / r['wall'] / 1e3:8.1f} kpx/s  "
+                f"{r['wall'] / r['windows']:.3f} s/window  peak RSS {r['rss_mb']:6.0f} MB  "
+                f"{gflops:5.1f} GFLOP/s achieved vs {peak0:.1f} peak "
+                f"({gflops / peak0:.0%}); CPU use {r['cpu'] / r['wall']:.2f} cores"
+            )
+        print("\npeak RSS versus raster size:")
+        r = run_child(job("onnx", 2048))
+        print(f"  onnx, 2048 x 2048: peak RSS {r['rss_mb']:.0f} MB ({r['wall']:.0f} s)")
+        for size in (2048, args.large):
+            r = run_child(job("null", size))
+            print(
+                f"  pipeline without network (no-op engine), {size} x {size}: "
+                f"peak RSS {r['rss_mb']:.0f} MB ({r['px'] / r['wall'] / 1e6:.2f} Mpx/s, "
+                f"{r['windows']} windows)"
+            )
+        peak1 = conv_peak_gflops(threads=2)
+        print(f"\nconv2d peak again at the end: {peak1:.1f} GFLOP/s")
+        from cropmap.infer.windows import window_rows
+
+        for ov in (64, 32):
+            n = sum(len(row) for row in window_rows(args.large, args.large, 256, ov))
+            for engine, r in rates.items():
+                spw = r["wall"] / r["windows"]
+                print(
+                    f"target {args.large} x {args.large}, overlap {ov}, {engine}: {n} windows x "
+                    f"{spw:.3f} s/window = {n * spw:.0f} s = {n * spw / 60:.1f} min (measured "
+                    f"contention); x {peak0:.0f}/94 GFLOP/s quiet-machine conv peak = "
+                    f"{n * spw * peak0 / 94 / 60:.1f} min"
+                )
+        if not args.skip_seams:
+            seam_in = args.seam_input or base
+            print(f"\nseam check on {seam_in.name} (512 x 512 crop, torch):")
+            for line in seam_check(Path(model), seam_in, tmp):
+                print(line)
+
+
+if __name__ == "__main__":
+    main()
