@@ -62,22 +62,19 @@ class CellContext:
 
 
 def _evaluate_unet(model: Any, ds: Any, classes: list[str]) -> tuple[dict, dict[str, np.ndarray]]:
+    """Metrics over the whole dataset and the predicted class of each patch (by id)."""
     import torch
 
-    from cropmap.evaluate.metrics import SegmentationMetrics, logits_to_classes
+    from cropmap.evaluate.evaluate import predict_dataset
+    from cropmap.evaluate.metrics import SegmentationMetrics
 
     metrics = SegmentationMetrics(classes, target_index=1)
     preds: dict[str, np.ndarray] = {}
-    model.eval()
-    loader = torch.utils.data.DataLoader(ds, batch_size=8, shuffle=False)
-    pos = 0
-    with torch.no_grad():
-        for x, y in loader:
-            cls = logits_to_classes(model(x))
-            metrics.update(cls, y)
-            for j in range(cls.shape[0]):
-                preds[ds.ids[pos + j]] = cls[j].numpy().astype(np.uint8)
-            pos += cls.shape[0]
+    for p in predict_dataset(model, ds, batch_size=8):
+        cls = (p.prob > 0.5).astype(np.uint8)
+        metrics.update(torch.from_numpy(cls), torch.from_numpy(p.label))
+        preds[str(p.patch_id)] = cls
+    model.cpu()
     return metrics.compute(), preds
 
 
