@@ -203,9 +203,8 @@ def write_outputs(
             continue
         mrows = _map_rows(cfg, out, test, regions[test], map_patches[test], rows)
         if mrows:
-            fig = maps_figure(
-                mrows, MAP_STRATEGIES, title=f"test in {test}: patch {map_patches[test]}"
-            )
+            title = f"test in {test}, patch {map_patches[test]} (IoU: whole test split)"
+            fig = maps_figure(mrows, MAP_STRATEGIES, title=title)
             map_pngs.append(save_figure(fig, out / f"maps_{test}.png"))
     curves = _learning_curves(cfg, out, keys)
 
