@@ -75,3 +75,18 @@ def test_sim_cli(tmp_path):
     assert len(list((tmp_path / "s1").glob("*.tif"))) > 20
     res = runner.invoke(app, ["simulate", "--help"])
     assert "Example:" in res.output
+
+
+@pytest.mark.parametrize("region", sorted(REGIONS))
+def test_sim_gap_never_empties_a_period(region):
+    from cropmap.sar.calendars import load_calendar
+
+    spec = get_region(region)
+    for year in (2020, 2022):
+        ranges = load_calendar(spec.calendar).ranges(year)
+        for seed in range(60):
+            acqs, window = acquisitions(spec, year, np.random.default_rng(seed))
+            assert window is not None
+            dates = [a.date for a in acqs]
+            for a, b in ranges:
+                assert any(a <= d <= b for d in dates), (year, seed, a, b)

@@ -122,7 +122,7 @@ class RegionSpec(BaseModel):
     gain_sd_db: float = 0.7
     jitter_db: float = 0.4
     moisture_sd_db: float = 0.6
-    gap_days: int = 14
+    gap_days: int = 10
     vigor_sd: float = 0.12
     label_noise: float = 0.02
 

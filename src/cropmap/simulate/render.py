@@ -52,7 +52,7 @@ class Renderer:
         slope_vv: ``(H, W)`` float32 incidence slope of VV, dB/deg.
         slope_vh: ``(H, W)`` float32 incidence slope of VH, dB/deg.
         looks: equivalent number of looks.
-        seed: scene seed (speckle streams are keyed by seed, date index and block).
+        seed: random key of the scene (speckle streams add the date index and block).
     """
 
     labels: np.ndarray
@@ -62,7 +62,7 @@ class Renderer:
     slope_vv: np.ndarray
     slope_vh: np.ndarray
     looks: float
-    seed: int
+    seed: list[int]
 
     @classmethod
     def build(
@@ -70,12 +70,12 @@ class Renderer:
         labels: np.ndarray,
         cells: CellTables,
         looks: float,
-        seed: int,
+        seed: list[int],
         texture_sigma_px: float,
     ) -> Renderer:
         """Draw the texture fields and gather the per-pixel slopes."""
         n = labels.shape[0]
-        trng = np.random.default_rng([seed, 4])
+        trng = np.random.default_rng([*seed, 4])
         f1 = texture_field(trng, n, texture_sigma_px)
         f2 = texture_field(trng, n, texture_sigma_px)
         tex = cells.texture_db[labels]
@@ -110,7 +110,7 @@ class Renderer:
         # one halo row each side for the sensor's point-spread function
         h0, h1 = max(r0 - 1, 0), min(r1 + 1, self.labels.shape[0])
         lab = self.labels[h0:h1]
-        rng = np.random.default_rng([self.seed, 5, ti, bi])
+        rng = np.random.default_rng([*self.seed, 5, ti, bi])
         out = np.empty((2, r1 - r0, n), dtype=np.float32)
         bands = (
             (self.cells.vv, self.static_vv, self.slope_vv),

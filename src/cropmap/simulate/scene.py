@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -60,6 +61,11 @@ class SceneConfig(BaseModel):
     defects: bool = True
     texture_sigma_px: float = Field(1.5, ge=0)
     block_rows: int = Field(256, ge=1)
+
+
+def _rng(seed: int, region: str, stream: int) -> np.random.Generator:
+    """Independent random stream per (seed, region, purpose)."""
+    return np.random.default_rng([seed, zlib.crc32(region.encode()), stream])
 
 
 @contextlib.contextmanager
@@ -142,14 +148,20 @@ def simulate_scene(
     crs = CRS.from_epsg(spec.epsg)
     transform = Affine(PIXEL_M, 0.0, spec.origin[0], 0.0, -PIXEL_M, spec.origin[1])
 
-    land = tessellate(spec, n, np.random.default_rng([cfg.seed, 1]))
+    land = tessellate(spec, n, _rng(cfg.seed, spec.name, 1))
     acqs, gap = acquisitions(
-        spec, cfg.year, np.random.default_rng([cfg.seed, 2]), cfg.revisit_days, defects=cfg.defects
+        spec, cfg.year, _rng(cfg.seed, spec.name, 2), cfg.revisit_days, defects=cfg.defects
     )
     doy = np.asarray([a.date.timetuple().tm_yday for a in acqs], dtype=np.float64)
-    cells = cell_tables(spec, land.cell_class, doy, np.random.default_rng([cfg.seed, 3]))
+    cells = cell_tables(spec, land.cell_class, doy, _rng(cfg.seed, spec.name, 3))
 
-    renderer = Renderer.build(land.labels, cells, cfg.looks, cfg.seed, cfg.texture_sigma_px)
+    renderer = Renderer.build(
+        land.labels,
+        cells,
+        cfg.looks,
+        [cfg.seed, zlib.crc32(spec.name.encode())],
+        cfg.texture_sigma_px,
+    )
     profile = profile_for(
         width=n,
         height=n,
@@ -187,7 +199,7 @@ def simulate_scene(
             if progress is not None:
                 progress(done + 1, len(acqs))
 
-    declared = declared_classes(spec, land, np.random.default_rng([cfg.seed, 6]))
+    declared = declared_classes(spec, land, _rng(cfg.seed, spec.name, 6))
     gdf = polygonize(land.labels, declared, transform, crs)
     with atomic_path(out / "parcels.gpkg", suffix=".gpkg") as tmp, _gpkg_env():
         gdf.to_file(tmp, driver="GPKG", layer="parcels", engine="pyogrio")
