@@ -150,7 +150,7 @@ def unsorted_periods(s: Path):
             {"name": "jun", "start": "06-01", "end": "06-30", "reducer": "mean", "stage": "x"},
         ],
     )
-    return ["composite", s / "s1", "OUT", "-c", cal], r"(?i)order|sort|overlap|spans a year"
+    return ["composite", s / "s1", "OUT", "-c", cal], r"(?i)chronological order.*jun.*jul"
 
 
 def unknown_reducer(s: Path):
@@ -225,8 +225,8 @@ CASES: list = [
     wrong_band_count,
     unknown_band_names,
     unparseable_date,
-    pytest.param(duplicate_dates, marks=pytest.mark.xfail(strict=True, reason="not yet detected")),
-    pytest.param(linear_declared_db, marks=pytest.mark.xfail(strict=True, reason="not yet")),
+    duplicate_dates,
+    linear_declared_db,
     db_declared_linear,
     mixed_crs,
     mixed_resolution,
@@ -238,7 +238,7 @@ CASES: list = [
     empty_vector,
     vector_without_crs,
     missing_class_column,
-    pytest.param(vector_outside_raster, marks=pytest.mark.xfail(strict=True, reason="not yet")),
+    vector_outside_raster,
     output_folder_is_a_file,
 ]
 
@@ -313,3 +313,13 @@ def test_invalid_geometries_are_repaired_and_counted(scene_copy, run_cli) -> Non
 def test_cases_are_all_distinct() -> None:
     names = [getattr(c, "__name__", None) or c.values[0].__name__ for c in CASES]
     assert len(set(names)) == len(names) >= 20
+
+
+def test_duplicate_dates_can_be_allowed_explicitly(scene_copy, run_cli) -> None:
+    """Two orbits on one day are legitimate when the user says so."""
+    duplicate_dates(scene_copy)
+    out = scene_copy / "dup.tif"
+    args = ["composite", scene_copy / "s1", out, "-c", "korea-rice", "--units", "linear"]
+    code, _, err = run_cli(*args, "--allow-duplicate-dates")
+    assert code == 0, err
+    assert out.exists()

@@ -77,6 +77,11 @@ def composite(
         "linear", "--average", help="Domain of the mean reducer: linear (power) or db."
     ),
     block_rows: int = typer.Option(512, "--block-rows", help="Rows per processing window."),
+    allow_duplicate_dates: bool = typer.Option(
+        False,
+        "--allow-duplicate-dates",
+        help="Accept several acquisitions on one date (e.g. two orbits the same day).",
+    ),
     dask_workers: int = typer.Option(0, "--dask-workers", help="Local Dask worker processes."),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Address of a running Dask scheduler (tcp://host:8786)."
@@ -109,6 +114,7 @@ def composite(
             progress=tick,
             dask_workers=dask_workers,
             scheduler=scheduler,
+            allow_duplicate_dates=allow_duplicate_dates,
         )
     import json
 

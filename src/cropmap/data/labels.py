@@ -136,6 +136,15 @@ def rasterize_parcels(
     extent = box(min(left, right), min(top, bottom), max(left, right), max(top, bottom))
     inside = gdf.intersects(extent)
     dropped_outside = int((~inside).sum())
+    if len(gdf) and not inside.any():
+        b = gdf.total_bounds
+        raise VectorError(
+            f"no parcel of {vector_path} overlaps the grid of {grid_raster}: parcels span "
+            f"x {b[0]:.0f}..{b[2]:.0f}, y {b[1]:.0f}..{b[3]:.0f} but the raster spans "
+            f"x {extent.bounds[0]:.0f}..{extent.bounds[2]:.0f}, "
+            f"y {extent.bounds[1]:.0f}..{extent.bounds[3]:.0f} ({crs}); "
+            "check that both cover the same area and that the vector's CRS is right"
+        )
     gdf = gdf[inside]
     sindex = gdf.sindex
     counts = np.zeros(256, dtype=np.int64)

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -95,7 +96,15 @@ class Calendar(BaseModel):
             if b_start <= a_end:
                 raise ValueError(f"period {b.name!r} starts before period {a.name!r} ends")
         if (ranges[-1][1] - ranges[0][0]).days >= 365:
-            raise ValueError("the season spans a year or more; periods must fit in one year")
+            gaps = [(b[0] - a[1]).days for a, b in zip(ranges, ranges[1:], strict=False)]
+            where = ""
+            if gaps:
+                i = int(np.argmax(gaps))
+                where = f" ({v[i + 1].name!r} is listed after {v[i].name!r})"
+            raise ValueError(
+                "periods are not in chronological order or the season spans a year or more"
+                f"{where}; list periods in time order (a season may cross the new year)"
+            )
         return v
 
     @property

@@ -193,6 +193,7 @@ def composite_folder(
     dask_workers: int = 0,
     scheduler: str | None = None,
     compress: str = "zstd",
+    allow_duplicate_dates: bool = False,
 ) -> Path:
     """Composite a Sentinel-1 time series into one T x C band GeoTIFF (dB) by calendar.
 
@@ -213,6 +214,8 @@ def composite_folder(
         progress: called as ``progress(done_blocks, total_blocks)``.
         dask_workers: process windows on a local Dask cluster of this many workers.
         scheduler: address of a running Dask scheduler (overrides ``dask_workers``).
+        allow_duplicate_dates: accept several acquisitions on one date (see
+            :func:`open_stack`).
         compress: GeoTIFF compression of the outputs (``zstd`` level 1 by default: about
             as small as ``deflate`` on backscatter and several times faster to write).
 
@@ -233,6 +236,7 @@ def composite_folder(
         reference=reference,
         align=align,
         resampling=resampling,
+        allow_duplicate_dates=allow_duplicate_dates,
     )
     plan = plan_composite(stack, cal, year, average)
     g = stack.grid

@@ -97,7 +97,9 @@ def check_units(sample: np.ndarray, declared: Literal["linear", "db"], source: s
 
     Raises:
         UnitsError: ``linear`` declared but a large share of values is negative, or
-            ``db`` declared but every value lies in [0, 1.5] (typical of linear sigma0).
+            ``db`` declared but (almost) no value is negative and the median lies in
+            [0, 1.5] dB: typical of linear sigma0, while dB land backscatter is mostly
+            negative (median about -15 dB).
     """
     v = np.asarray(sample, dtype=np.float64)
     v = v[np.isfinite(v)]
@@ -108,10 +110,10 @@ def check_units(sample: np.ndarray, declared: Literal["linear", "db"], source: s
             f"{source}: units declared linear but {np.mean(v < 0):.0%} of values are negative "
             "(dB?); pass units='db' (--units db)"
         )
-    if declared == "db" and v.min() >= 0 and v.max() <= 1.5:
+    if declared == "db" and np.mean(v < 0) < 0.01 and 0 <= np.median(v) <= 1.5:
         raise UnitsError(
-            f"{source}: units declared dB but all values lie in [0, 1.5] (linear sigma0?); "
-            "pass units='linear' (--units linear)"
+            f"{source}: units declared dB but no value is negative and the median is "
+            f"{np.median(v):.3g} (linear sigma0?); pass units='linear' (--units linear)"
         )
 
 

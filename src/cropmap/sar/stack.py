@@ -254,6 +254,7 @@ def open_stack(
     reference: str | os.PathLike | None = None,
     align: bool = False,
     resampling: str = "nearest",
+    allow_duplicate_dates: bool = False,
 ) -> S1Stack:
     """Discover a Sentinel-1 time series.
 
@@ -270,6 +271,9 @@ def open_stack(
         reference: raster whose grid is the target (default: the earliest file).
         align: reproject files on another grid onto the reference (else raise).
         resampling: rasterio resampling name used when aligning.
+        allow_duplicate_dates: accept several acquisitions on one date (e.g. two relative
+            orbits over the same area on the same day); by default a repeated date is an
+            error, since it usually means a file was copied or downloaded twice.
 
     Raises:
         RasterReadError, DateParseError, GridMismatchError, UnitsError.
@@ -289,6 +293,8 @@ def open_stack(
             f"unknown resampling {resampling!r}; use one of: {', '.join(Resampling.__members__)}"
         )
     acqs.sort(key=lambda a: (a.date, a.sources[0].path.name))
+    if not allow_duplicate_dates:
+        _check_unique_dates(acqs)
     if reference is not None:
         ref_path = Path(reference)
         with open_raster(ref_path) as ds:
@@ -309,6 +315,18 @@ def open_stack(
         odd.append(path)
     resolved = resolve_units(_sample(acqs), units, str(src))
     return S1Stack(acqs, bands, ref_grid, resolved, ref_path, frozenset(odd), resampling)
+
+
+def _check_unique_dates(acqs: Sequence[Acquisition]) -> None:
+    """Raise :class:`DateParseError` naming the files of the first repeated date."""
+    for a, b in zip(acqs, acqs[1:], strict=False):
+        if a.date == b.date:
+            files = sorted({s.path.name for s in (*a.sources, *b.sources)})
+            raise DateParseError(
+                f"duplicate acquisition date {a.date.isoformat()}: {', '.join(files)}; "
+                "remove the copy, or pass allow_duplicate_dates=True "
+                "(--allow-duplicate-dates) if they are distinct acquisitions"
+            )
 
 
 class StackReader:
