@@ -105,8 +105,9 @@ def test_sim_deterministic(tmp_path):
     c = simulate_scene("korea", 96, 2022, 8, tmp_path / "c")
     da, db, dc = _digest(a), _digest(b), _digest(c)
     assert da == db
-    assert set(da) == set(dc)
-    assert all(da[k] != dc[k] for k in da)
+    common = set(da) & set(dc)  # the acquisition gap moves with the seed
+    assert {"parcels.gpkg", "scene.json"} < common and len(common) > 20
+    assert all(da[k] != dc[k] for k in common)
 
 
 def test_sim_bad_input(tmp_path):
