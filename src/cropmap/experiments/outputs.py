@@ -241,7 +241,8 @@ def write_outputs(
         sections.append(Section("Learning curves (validation IoU per epoch)", images=[curves]))
     timings = out / "timings.json"
     if timings.is_file():
-        sections.append(Section("Stage timings of the last run (s)", code=timings.read_text()))
+        title = "Stage timings of the last run (wall and CPU seconds)"
+        sections.append(Section(title, code=timings.read_text()))
     sections.append(
         Section("Configuration", code=yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
     )

@@ -181,15 +181,16 @@ def run_experiment(
     )
     note = progress or (lambda *a: None)
     timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     names = _used_regions(cfg)
     regions: dict[str, RegionData] = {}
     for i, name in enumerate(names):
         note("data", i, len(names), f"preparing region {name}")
         regions[name] = prepare_region(cfg, name, out / "data")
     note("data", len(names), len(names), "regions ready")
-    timings["data"] = time.perf_counter() - t0
+    timings["data"], cpu["data"] = time.perf_counter() - t0, time.process_time() - c0
 
     keys = plan_cells(cfg)
     cells_dir = out / "cells"
@@ -197,7 +198,7 @@ def run_experiment(
     todo = [k for k in keys if not (cells_dir / f"{k.slug}.json").is_file()]
     needs_pre = any(k.strategy not in ("RF", "RI") for k in todo)
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     pre = None
     if needs_pre or cfg.pretrain.model_dir:
         note(
@@ -208,11 +209,11 @@ def run_experiment(
         )
         pre = pretrain(cfg, regions[cfg.pretrain.region], out / "pretrained")
         note("pretrain", 1, 1, "pretrained model ready")
-    timings["pretrain"] = time.perf_counter() - t0
+    timings["pretrain"], cpu["pretrain"] = time.perf_counter() - t0, time.process_time() - c0
 
     maps = {n: p for n in names if (p := _pick_map_patch(regions[n])) is not None}
     ctx = CellContext(cfg, regions, pre, out, maps)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i, key in enumerate(todo):
         note(
             "cells",
@@ -221,17 +222,21 @@ def run_experiment(
             f"{key.finetune} {key.feature_label} {key.strategy} seed {key.seed} "
             f"patches {key.patches}",
         )
+        w1, c1 = time.perf_counter(), time.process_time()
         rec = run_cell(key, ctx)
+        rec["cell_seconds"] = time.perf_counter() - w1
+        rec["cell_cpu_seconds"] = time.process_time() - c1
         _save_cell(cells_dir, key, rec)
     note("cells", len(todo), len(todo), "all cells done")
-    timings["cells"] = time.perf_counter() - t0
+    timings["cells"], cpu["cells"] = time.perf_counter() - t0, time.process_time() - c0
 
     rows: list[dict[str, Any]] = []
     for key in keys:
         rows += _rows_of(json.loads((cells_dir / f"{key.slug}.json").read_text()))
-    atomic_write_text(out / "timings.json", json.dumps(timings, indent=2) + "\n")
-    t0 = time.perf_counter()
+    stage_times = {"wall_seconds": timings, "cpu_seconds": cpu}
+    atomic_write_text(out / "timings.json", json.dumps(stage_times, indent=2) + "\n")
+    t0, c0 = time.perf_counter(), time.process_time()
     write_outputs(cfg, out, rows, keys, regions, maps)
-    timings["outputs"] = time.perf_counter() - t0
-    atomic_write_text(out / "timings.json", json.dumps(timings, indent=2) + "\n")
+    timings["outputs"], cpu["outputs"] = time.perf_counter() - t0, time.process_time() - c0
+    atomic_write_text(out / "timings.json", json.dumps(stage_times, indent=2) + "\n")
     return ExperimentResult(out, rows, timings, len(todo), len(keys) - len(todo))
