@@ -118,3 +118,15 @@ def test_sim_bad_input(tmp_path):
     with pytest.raises(ConfigError):
         simulate_scene("korea", 4, 2022, 0, tmp_path / "z")
     assert not (tmp_path / "x").exists()
+
+
+def test_sim_refuses_to_mix_scenes(tmp_path):
+    simulate_scene("netherlands", 48, 2022, 1, tmp_path)
+    before = sorted(p.name for p in (tmp_path / "s1").glob("*.tif"))
+    simulate_scene("netherlands", 48, 2022, 1, tmp_path)  # same scene again: fine
+    with pytest.raises(ConfigError, match="another scene"):
+        simulate_scene("netherlands", 48, 2023, 1, tmp_path)
+    assert sorted(p.name for p in (tmp_path / "s1").glob("*.tif")) == before
+    simulate_scene("netherlands", 48, 2023, 1, tmp_path, overwrite=True)
+    names = sorted(p.name for p in (tmp_path / "s1").glob("*.tif"))
+    assert names and all(n.startswith("2023-") for n in names)

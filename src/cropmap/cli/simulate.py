@@ -22,6 +22,9 @@ def simulate(
     defects: bool = typer.Option(
         True, "--defects/--no-defects", help="Missing swath strip and an acquisition gap."
     ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Delete acquisitions of another scene found in OUT/s1."
+    ),
 ) -> None:
     """Simulate a Sentinel-1 VV/VH season over parcels of a built-in region.
 
@@ -49,6 +52,7 @@ def simulate(
             looks=looks,
             revisit_days=revisit_days,
             defects=defects,
+            overwrite=overwrite,
             progress=_tick,
         )
     n = len(list((path / "s1").glob("*.tif")))

@@ -68,6 +68,22 @@ def _rng(seed: int, region: str, stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(region.encode()), stream])
 
 
+def _clear_stale(s1: Path, keep: set[str], overwrite: bool) -> None:
+    """Refuse (or, with ``overwrite``, delete) GeoTIFFs of another scene in ``s1``."""
+    if not s1.is_dir():
+        return
+    stale = sorted(p for p in s1.glob("*.tif") if p.name not in keep)
+    if not stale:
+        return
+    if not overwrite:
+        raise ConfigError(
+            f"{s1} holds {len(stale)} acquisitions of another scene (e.g. {stale[0].name}) "
+            "that would mix into this one; use an empty --out folder or pass --overwrite"
+        )
+    for p in stale:
+        p.unlink()
+
+
 @contextlib.contextmanager
 def _gpkg_env() -> Iterator[None]:
     import pyogrio
@@ -92,6 +108,7 @@ def simulate_scene(
     texture_sigma_px: float = 1.5,
     block_rows: int = 256,
     workers: int | None = None,
+    overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Simulate a Sentinel-1 VV/VH season over parcels of a region and write it.
@@ -113,13 +130,16 @@ def simulate_scene(
         block_rows: rows generated at once.
         workers: threads writing acquisitions in parallel (default: CPU count, at most
             4); the files do not depend on it.
+        overwrite: delete acquisitions of another scene found in ``out_dir/s1``
+            (otherwise they raise, since they would mix into this scene).
         progress: called with (done, total) acquisitions.
 
     Returns:
         ``out_dir`` as a Path.
 
     Raises:
-        ConfigError: unknown region or an invalid parameter.
+        ConfigError: unknown region, an invalid parameter, or ``out_dir/s1`` holds
+            acquisitions of another scene and ``overwrite`` is False.
     """
     from affine import Affine
     from rasterio.crs import CRS
@@ -142,16 +162,17 @@ def simulate_scene(
     except ValueError as exc:
         raise ConfigError(f"invalid simulation parameter: {exc}") from exc
     spec = get_region(cfg.region)
+    acqs, gap = acquisitions(
+        spec, cfg.year, _rng(cfg.seed, spec.name, 2), cfg.revisit_days, defects=cfg.defects
+    )
     out = Path(out_dir)
+    _clear_stale(out / "s1", {f"{a.date.isoformat()}.tif" for a in acqs}, overwrite)
     (out / "s1").mkdir(parents=True, exist_ok=True)
     n = cfg.size
     crs = CRS.from_epsg(spec.epsg)
     transform = Affine(PIXEL_M, 0.0, spec.origin[0], 0.0, -PIXEL_M, spec.origin[1])
 
     land = tessellate(spec, n, _rng(cfg.seed, spec.name, 1))
-    acqs, gap = acquisitions(
-        spec, cfg.year, _rng(cfg.seed, spec.name, 2), cfg.revisit_days, defects=cfg.defects
-    )
     doy = np.asarray([a.date.timetuple().tm_yday for a in acqs], dtype=np.float64)
     cells = cell_tables(spec, land.cell_class, doy, _rng(cfg.seed, spec.name, 3))
 
