@@ -106,3 +106,13 @@ def test_ddp_two_cpu_processes(tmp_path, toy_data):
     model, _ = load_model(tmp_path)
     assert (tmp_path / "checkpoints/best.ckpt").is_file()
     assert res.best_val_iou is not None
+
+
+def test_random_crops(tmp_path, toy_data):
+    train, val = toy_data
+    res = train_model(
+        small_model(), train, val, fast_cfg(max_epochs=1, crop_size=16), tmp_path, META
+    )
+    assert res.epochs_run == 1 and res.best_val_iou is not None
+    with pytest.raises(ValueError, match="multiple of 16"):
+        train_model(small_model(), train, val, fast_cfg(crop_size=24), tmp_path / "b", META)

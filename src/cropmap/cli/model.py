@@ -35,6 +35,9 @@ def train(
     cbt: bool = typer.Option(True, "--cbt/--no-cbt", help="Chronological batch training."),
     padding: str = typer.Option("tip", "--padding", help="Missing periods: tip or zeros."),
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Shift/flip/rotate."),
+    crop: int | None = typer.Option(
+        None, "--crop", help="Train on random crops of this side (multiple of 16): faster steps."
+    ),
     max_time: float | None = typer.Option(
         None, "--max-time", help="Training budget in minutes (stops after the running epoch)."
     ),
@@ -53,8 +56,16 @@ def train(
 
     Example: cropmap train runs/korea/patches --features VH --out runs/korea/model --max-time 10
     """
+    import logging
+
     from cropmap.train.augment import AugmentConfig
     from cropmap.train.store import train_on_store
+
+    if progress == "none":  # without a bar, print one line per epoch
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        logging.getLogger("cropmap").addHandler(handler)
+        logging.getLogger("cropmap").setLevel(logging.INFO)
     from cropmap.train.trainer import TrainConfig
 
     cfg = TrainConfig(
@@ -67,6 +78,7 @@ def train(
         cbt=cbt,
         time_padding=padding,
         augment=AugmentConfig() if augment else None,
+        crop_size=crop,
         max_time_s=max_time * 60 if max_time else None,
         accelerator=accelerator,
         devices=int(devices) if devices.isdigit() else devices,

@@ -50,6 +50,9 @@ class TrainConfig(BaseModel):
     cbt_min_steps: int = Field(1, ge=1)
     time_padding: Literal["tip", "zeros"] = "tip"
     augment: AugmentConfig | None = Field(default_factory=AugmentConfig)
+    crop_size: int | None = Field(
+        None, ge=16, description="train on random square crops of this side (multiple of 16)"
+    )
     patience: int = Field(8, ge=1, description="epochs without val IoU gain before stopping")
     min_delta: float = 0.0
     seed: int = 0
@@ -83,11 +86,12 @@ class TrainResult:
 
 
 class _Augmented(torch.utils.data.Dataset):
-    """Apply an :class:`Augment` to each ``(x, y)`` of a dataset (seeded per process)."""
+    """Random crop and :class:`Augment` of each ``(x, y)`` of a dataset (seeded per process)."""
 
-    def __init__(self, base: Any, config: AugmentConfig) -> None:
+    def __init__(self, base: Any, config: AugmentConfig | None, crop: int | None) -> None:
         self.base = base
         self.config = config
+        self.crop = crop
         self.aug: Augment | None = None
 
     def __len__(self) -> int:
@@ -95,8 +99,17 @@ class _Augmented(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         if self.aug is None:
-            self.aug = Augment(self.config, seed=torch.initial_seed() % (2**32))
+            off = AugmentConfig(shift_prob=0.0, flips=False, rotations=False)
+            self.aug = Augment(self.config or off, seed=torch.initial_seed() % (2**32))
         x, y = self.base[i]
+        if self.crop is not None and self.crop < min(y.shape[-2:]):
+            h, w = y.shape[-2:]
+            r = int(self.aug.rng.integers(0, h - self.crop + 1))
+            c = int(self.aug.rng.integers(0, w - self.crop + 1))
+            x, y = (
+                x[..., r : r + self.crop, c : c + self.crop],
+                y[r : r + self.crop, c : c + self.crop],
+            )
         return self.aug(x, y)
 
 
@@ -120,6 +133,22 @@ def _progress_callbacks(kind: str) -> list[Any]:
 
         return [TQDMProgressBar()]
     return []
+
+
+def _epoch_logger() -> Any:
+    from lightning.pytorch.callbacks import Callback
+
+    class EpochLog(Callback):
+        """Log each epoch's losses and validation IoU through :mod:`logging`."""
+
+        def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+            if trainer.global_rank != 0:
+                return
+            m = {k: float(v) for k, v in trainer.callback_metrics.items()}
+            parts = [f"{k} {m[k]:.4f}" for k in ("train_loss", "val_loss", "val_iou") if k in m]
+            log.info("epoch %d: %s", trainer.current_epoch, ", ".join(parts))
+
+    return EpochLog()
 
 
 def _load_lightning_weights(model: torch.nn.Module, ckpt: Path) -> None:
@@ -170,7 +199,11 @@ def train_model(
     atomic_write_text(out_dir / "train_config.json", cfg.model_dump_json(indent=2) + "\n")
     L.seed_everything(cfg.seed, workers=True, verbose=False)
 
-    train_data = _Augmented(train_ds, cfg.augment) if cfg.augment is not None else train_ds
+    if cfg.crop_size is not None and cfg.crop_size % 16:
+        raise ValueError(f"crop_size must be a multiple of 16, got {cfg.crop_size}")
+    train_data = train_ds
+    if cfg.augment is not None or cfg.crop_size is not None:
+        train_data = _Augmented(train_ds, cfg.augment, cfg.crop_size)
     loader_kw = {
         "batch_size": cfg.batch_size,
         "num_workers": cfg.num_workers,
@@ -200,8 +233,8 @@ def train_model(
         strategy=cfg.strategy,
         precision=resolve_precision(cfg),
         deterministic="warn" if on_cuda and cfg.deterministic else cfg.deterministic,
-        callbacks=[best_cb, stop_cb, *_progress_callbacks(cfg.progress)],
-        logger=CSVLogger(str(out_dir), name="logs"),
+        callbacks=[best_cb, stop_cb, _epoch_logger(), *_progress_callbacks(cfg.progress)],
+        logger=CSVLogger(str(out_dir), name="logs", flush_logs_every_n_steps=cfg.log_every_n_steps),
         enable_progress_bar=cfg.progress != "none",
         enable_model_summary=cfg.progress != "none",
         num_sanity_val_steps=0,

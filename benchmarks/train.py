@@ -1,0 +1,131 @@
+"""Training and inference throughput of the Recurrent U-Net beside the machine's conv peak.
+
+Prints: parameter count and forward FLOPs per 256 x 256 patch (T=8, VH), training
+patches/s (forward + backward + Adam step, full season), inference px/s, and the achieved
+GFLOP/s of both beside ``conv_peak_gflops()`` measured in the same run (CPU), or beside
+nothing on CUDA (the GPU peak is not measured here).
+
+    python benchmarks/train.py                    # CPU, 2 threads by default
+    python benchmarks/train.py --device cuda      # bf16 autocast on a GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import torch  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from _machine import conv_peak_gflops, machine_line, peak_rss_mb  # noqa: E402
+from cropmap.models.recurrent_unet import (  # noqa: E402
+    RecurrentUNet,
+    UNetConfig,
+    count_flops,
+    count_parameters,
+)
+from cropmap.train.losses import make_loss  # noqa: E402
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, device: torch.device, min_seconds: float, min_iters: int = 2) -> float:
+    """Mean seconds per call after one warm-up call."""
+    fn()
+    _sync(device)
+    n, t0 = 0, time.perf_counter()
+    while n < min_iters or time.perf_counter() - t0 < min_seconds:
+        fn()
+        n += 1
+    _sync(device)
+    return (time.perf_counter() - t0) / n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
+    ap.add_argument("--size", type=int, default=256, help="patch side in pixels")
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--channels", type=int, default=1, help="1 = VH, 2 = VV,VH")
+    ap.add_argument("--seconds", type=float, default=6.0, help="time per measurement")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    print(
+        f"machine: {machine_line()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, device {device}"
+    )
+    if device.type == "cpu":
+        t0 = time.perf_counter()
+        peak = conv_peak_gflops()
+        print(
+            f"conv2d 3x3 peak (measured now): {peak:.1f} GFLOP/s ({time.perf_counter() - t0:.1f} s)"
+        )
+    else:
+        peak = None
+        print(f"GPU: {torch.cuda.get_device_name(device)} (bf16 autocast)")
+
+    torch.manual_seed(0)
+    model = RecurrentUNet(UNetConfig(in_channels=args.channels))
+    n_params = count_parameters(model)
+    f256 = count_flops(model, (1, 8, args.channels, 256, 256))
+    print(f"parameters: {n_params:,}; forward FLOPs per 256x256 patch (T=8): {f256 / 1e9:.2f} G")
+
+    model = model.to(device)
+    s, b = args.size, args.batch
+    x = torch.randn(b, 8, args.channels, s, s, device=device)
+    y = (torch.rand(b, s, s, device=device) > 0.5).long()
+    loss_fn = make_loss("bce+dice")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    amp = device.type == "cuda"
+
+    def train_step() -> None:
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    model.train()
+    with FlopCounterMode(display=False) as fc:
+        train_step()
+    train_flops = fc.get_total_flops()
+    dt = timed(train_step, device, args.seconds)
+    train_gflops = train_flops / dt / 1e9
+    line = f"training: {b / dt:.2f} patches/s of {s}x{s} (batch {b}), {train_gflops:.1f} GFLOP/s"
+    if peak:
+        line += f" = {100 * train_gflops / peak:.0f} % of conv peak"
+    print(line)
+
+    model.eval()
+    with torch.inference_mode():
+        f_inf = count_flops(model.cpu(), (b, 8, args.channels, s, s))
+        model.to(device)
+
+        def infer() -> None:
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                torch.sigmoid(model(x))
+
+        dt = timed(infer, device, args.seconds)
+    inf_gflops = f_inf / dt / 1e9
+    line = (
+        f"inference: {b * s * s / dt / 1e6:.3f} Mpx/s ({b / dt:.2f} patches/s), "
+        f"{inf_gflops:.1f} GFLOP/s"
+    )
+    if peak:
+        line += f" = {100 * inf_gflops / peak:.0f} % of conv peak"
+    print(line)
+    print(f"peak RSS: {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
