@@ -1,7 +1,7 @@
 """Benchmark tiled prediction: px/s, peak RSS and GFLOP/s per engine, RSS scaling, seams.
 
 Run: ``.venv/bin/python benchmarks/predict.py [--size 1024] [--large 10980]
-[--model DIR --seam-input COMPOSITE.tif]``
+[--model DIR] [--seam-model TRAINED_DIR --seam-input COMPOSITE.tif]``
 
 1. Measures this machine's 3x3 convolution peak (``conv_peak_gflops``, 2 threads).
 2. Builds a default Recurrent U-Net (widths 16-32-64-128, VV+VH, 8 periods; random
@@ -15,7 +15,8 @@ Run: ``.venv/bin/python benchmarks/predict.py [--size 1024] [--large 10980]
    and ``--large`` x ``--large`` (reading, normalizing, blending, COG writing: all but
    the network), showing that peak RSS does not grow with the raster's size.
 6. Seam check: a tiled map (256 px windows, overlap 0 / 32 / 64) versus a one-pass map
-   of the same area (one window over it all), torch engine.
+   of the same area (one window over it all), torch engine; pass a trained model and
+   its composite (``--seam-model``, ``--seam-input``): a random network is nearly flat.
 7. Extrapolates the time of a ``--large`` scene from the measured ONNX px/s.
 
 Timings on a CPU shared with other jobs are lower than on a quiet machine: the convolution
@@ -70,27 +71,28 @@ def write_base(path: Path, bands: list[str], seed: int = 0) -> Path:
     return path
 
 
-def write_mosaic(base: Path, out: Path, size: int) -> Path:
-    """A ``size x size`` VRT tiling ``base`` (same band layout, tags and CRS)."""
+def write_mosaic(base: Path, out: Path, size: int, width: int | None = None) -> Path:
+    """A ``size`` rows x ``width`` (default ``size``) cols VRT tiling ``base``."""
     import rasterio
 
     with rasterio.open(base) as ds:
         count, desc, tags, t = ds.count, ds.descriptions, ds.tags(), ds.transform
         crs_wkt = ds.crs.to_wkt()
+    width = width or size
     geo = f"{t.c}, {t.a}, {t.b}, {t.f}, {t.d}, {t.e}"
     meta = "".join(f'<MDI key="{k}">{v}</MDI>' for k, v in tags.items() if k != "AREA_OR_POINT")
     parts = [
-        f'<VRTDataset rasterXSize="{size}" rasterYSize="{size}">',
+        f'<VRTDataset rasterXSize="{width}" rasterYSize="{size}">',
         f"<SRS>{crs_wkt}</SRS><GeoTransform>{geo}</GeoTransform>",
         f"<Metadata>{meta}</Metadata>",
     ]
-    n = math.ceil(size / BASE)
+    n, m = math.ceil(size / BASE), math.ceil(width / BASE)
     for b in range(1, count + 1):
         parts.append(f'<VRTRasterBand dataType="Float32" band="{b}">')
         parts.append(f"<Description>{desc[b - 1]}</Description><NoDataValue>nan</NoDataValue>")
         for i in range(n):
-            for j in range(n):
-                w, h = min(BASE, size - j * BASE), min(BASE, size - i * BASE)
+            for j in range(m):
+                w, h = min(BASE, width - j * BASE), min(BASE, size - i * BASE)
                 parts.append(
                     f'<SimpleSource><SourceFilename relativeToVRT="0">{base}</SourceFilename>'
                     f"<SourceBand>{b}</SourceBand>"
@@ -260,6 +262,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=1024, help="input side for px/s per engine")
     ap.add_argument("--large", type=int, default=10980, help="large input side (RSS, target)")
     ap.add_argument("--model", type=Path, help="model dir (default: random default U-Net)")
+    ap.add_argument("--seam-model", type=Path, help="model for the seam check (a trained one)")
     ap.add_argument("--seam-input", type=Path, help="composite for the seam check")
     ap.add_argument("--skip-seams", action="store_true")
     args = ap.parse_args()
@@ -288,8 +291,9 @@ def main() -> None:
         base = write_base(tmp / "base.tif", list(info.bands))
         inputs = {s: write_mosaic(base, tmp / f"in_{s}.vrt", s) for s in {args.size, 2048}}
         inputs[args.large] = write_mosaic(base, tmp / f"in_{args.large}.vrt", args.large)
+        inputs["tall"] = write_mosaic(base, tmp / "in_tall.vrt", args.large, 2048)
 
-        def job(engine: str, size: int) -> dict:
+        def job(engine: str, size: int | str) -> dict:
             return {
                 "model": str(model),
                 "input": str(inputs[size]),
@@ -309,18 +313,30 @@ def main() -> None:
                 f"  {engine:5s}: {r['px'] / r['wall'] / 1e3:8.1f} kpx/s  "
                 f"{r['wall'] / r['windows']:.3f} s/window  peak RSS {r['rss_mb']:6.0f} MB  "
                 f"{gflops:5.1f} GFLOP/s achieved vs {peak0:.1f} peak "
-                f"({gflops / peak0:.0%}); CPU use {r['cpu'] / r['wall']:.2f} cores"
+                f"({gflops / peak0:.0%}); CPU use {r['cpu'] / r['wall']:.2f} cores, "
+                f"{r['cpu'] / r['windows']:.3f} CPU-s/window"
             )
         print("\npeak RSS versus raster size:")
         r = run_child(job("onnx", 2048))
-        print(f"  onnx, 2048 x 2048: peak RSS {r['rss_mb']:.0f} MB ({r['wall']:.0f} s)")
-        for size in (2048, args.large):
+        onnx_rss = r["rss_mb"]
+        print(f"  onnx, 2048 x 2048: peak RSS {onnx_rss:.0f} MB ({r['wall']:.0f} s)")
+        null_rss = {}
+        for size in (2048, "tall", args.large):
             r = run_child(job("null", size))
+            null_rss[size] = r["rss_mb"]
+            shape = f"{args.large} x 2048" if size == "tall" else f"{size} x {size}"
             print(
-                f"  pipeline without network (no-op engine), {size} x {size}: "
+                f"  pipeline without network (no-op engine), {shape} (rows x cols): "
                 f"peak RSS {r['rss_mb']:.0f} MB ({r['px'] / r['wall'] / 1e6:.2f} Mpx/s, "
                 f"{r['windows']} windows)"
             )
+        grow = null_rss[args.large] - null_rss[2048]
+        print(
+            f"  => onnx on {args.large} x {args.large}: {onnx_rss:.0f} + "
+            f"({null_rss[args.large]:.0f}"
+            f" - {null_rss[2048]:.0f}) = {onnx_rss + grow:.0f} MB expected peak RSS (the growth "
+            "is the strip buffers, proportional to the width)"
+        )
         peak1 = conv_peak_gflops(threads=2)
         print(f"\nconv2d peak again at the end: {peak1:.1f} GFLOP/s")
         from cropmap.infer.windows import window_rows
@@ -335,10 +351,16 @@ def main() -> None:
                     f"contention); x {peak0:.0f}/94 GFLOP/s quiet-machine conv peak = "
                     f"{n * spw * peak0 / 94 / 60:.1f} min"
                 )
+                cpw = r["cpu"] / r["windows"]
+                print(
+                    f"  CPU-time based, 2 dedicated cores: {n} x {cpw:.3f} CPU-s / 2 = "
+                    f"{n * cpw / 2:.0f} s = {n * cpw / 2 / 60:.1f} min"
+                )
         if not args.skip_seams:
             seam_in = args.seam_input or base
-            print(f"\nseam check on {seam_in.name} (512 x 512 crop, torch):")
-            for line in seam_check(Path(model), seam_in, tmp):
+            seam_model = args.seam_model or Path(model)
+            print(f"\nseam check, {seam_model.name} on {seam_in.name} (512 x 512 crop, torch):")
+            for line in seam_check(seam_model, seam_in, tmp):
                 print(line)
 
 

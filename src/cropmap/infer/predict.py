@@ -29,7 +29,7 @@ from cropmap.errors import ConfigError, ModelFileError
 from cropmap.infer.cog import NODATA, open_map, quantize
 from cropmap.infer.engines import ENGINES, ModelInfo, model_info, models_api
 from cropmap.infer.sources import Source, SourceSpec
-from cropmap.infer.tiles import Plan, RowAccumulator, RowResult, predict_row
+from cropmap.infer.tiles import Plan, RowAccumulator, RowResult, predict_row, read_env
 
 log = logging.getLogger(__name__)
 
@@ -210,15 +210,18 @@ def predict_raster(
     }
     desc = (f"probability_{info.target}", "class")
     acc = RowAccumulator(width)
-    with open_map(
-        out_path,
-        width=width,
-        height=height,
-        crs=source.crs,
-        transform=source.transform,
-        descriptions=desc,
-        tags=tags,
-    ) as out:
+    with (
+        read_env(),
+        open_map(
+            out_path,
+            width=width,
+            height=height,
+            crs=source.crs,
+            transform=source.transform,
+            descriptions=desc,
+            tags=tags,
+        ) as out,
+    ):
         for i, res in enumerate(results):
             acc.add(res)
             until = rows[i + 1][0].row if i + 1 < len(rows) else height

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import rasterio
 from rasterio.windows import Window
 from scipy.special import expit, softmax
 
@@ -21,6 +22,9 @@ from cropmap.infer.engines import Engine, ModelInfo, get_engine
 from cropmap.infer.sources import Source, SourceSpec, open_cached
 from cropmap.infer.windows import Win, blend_weights, window_rows
 from cropmap.models.time_padding import pad_time
+
+#: GDAL block cache while predicting, in MB (GDAL's default, 5% of RAM, grows with reads).
+READ_CACHE_MB = 256
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,9 @@ def normalize(x: np.ndarray, info: ModelInfo) -> tuple[np.ndarray, np.ndarray]:
     valid = ~np.all(np.isnan(x), axis=(0, 1))
     mean = np.asarray(info.mean, dtype=np.float32)[None, :, None, None]
     std = np.asarray(info.std, dtype=np.float32)[None, :, None, None]
-    out = (x - mean) / std
-    np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    return out.astype(np.float32, copy=False), valid
+    out = (x.astype(np.float32, copy=False) - mean) / std
+    np.copyto(out, np.float32(0.0), where=~np.isfinite(out))
+    return out, valid
 
 
 def to_probs(logits: np.ndarray) -> np.ndarray:
@@ -141,9 +145,15 @@ def predict_row(
 
 def predict_row_task(plan: Plan, index: int) -> RowResult:
     """Worker entry point: open the input and predict window row ``index``."""
-    source = open_cached(plan.source)
-    row = plan.rows(source.height, source.width)[index]
-    return predict_row(plan, source, row)
+    with read_env():
+        source = open_cached(plan.source)
+        row = plan.rows(source.height, source.width)[index]
+        return predict_row(plan, source, row)
+
+
+def read_env() -> rasterio.Env:
+    """GDAL settings of prediction: the block cache capped at :data:`READ_CACHE_MB`."""
+    return rasterio.Env(GDAL_CACHEMAX=READ_CACHE_MB)
 
 
 class RowAccumulator:
