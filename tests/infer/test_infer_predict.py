@@ -176,3 +176,29 @@ def test_bad_input_is_refused(model_dir: Path, tmp_path: Path, make_composite) -
     with pytest.raises(ModelFileError, match="model.json"):
         predict_raster(tmp_path, comp, tmp_path / "x.tif")
     assert not (tmp_path / "x.tif").exists()
+
+
+def test_windows_without_data_are_skipped(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_composite
+) -> None:
+    comp = make_composite(tmp_path / "c.tif", 128, 256, seed=6, hole=False)
+    with rasterio.open(comp, "r+") as ds:
+        arr = ds.read()
+        arr[:, :, :130] = np.nan  # left half: no data at all (e.g. outside the swath)
+        ds.write(arr)
+    seen: list[int] = []
+
+    class Counting(PixelEngine):
+        def __call__(self, x: np.ndarray) -> np.ndarray:
+            seen.append(x.shape[0])
+            return super().__call__(x)
+
+    monkeypatch.setitem(ENGINES, "counting", Counting)
+    out = predict_raster(
+        model_dir, comp, tmp_path / "m.tif", window=64, overlap=16, engine="counting"
+    )
+    a = _read(out)
+    assert (a[:, :, :130] == NODATA).all()
+    assert (a[:, :, 130:] != NODATA).all()
+    n_windows = 3 * 5  # axis_starts(128, 64, 16) x axis_starts(256, 64, 16)
+    assert 0 < sum(seen) < n_windows

@@ -118,8 +118,9 @@ def predict_row(
     k = plan.periods or info.n_steps
     row0, h = row[0].row, row[0].height
     width = source.width
-    n_out = None
-    psum = wsum = None
+    n_out = 1 if len(info.classes) <= 2 else len(info.classes)
+    psum = np.zeros((n_out, h, width), dtype=np.float32)
+    wsum = np.zeros((h, width), dtype=np.float32)
     valid = np.zeros((h, width), dtype=bool)
     weight = blend_weights(h, row[0].width, plan.overlap)
     for start in range(0, len(row), plan.batch_size):
@@ -128,18 +129,17 @@ def predict_row(
         block = source.read(Window(c0, row0, c1 - c0, h), info.bands)[:k]
         block, ok = normalize(block, info)
         valid[:, c0:c1] |= ok
-        wins = np.stack([block[..., w.col - c0 : w.col - c0 + w.width] for w in group])
-        probs = run_batch(engine, wins, info)
-        if psum is None:
-            n_out = probs.shape[1]
-            psum = np.zeros((n_out, h, width), dtype=np.float32)
-            wsum = np.zeros((h, width), dtype=np.float32)
-        for w, p in zip(group, probs, strict=True):
-            sl = slice(w.col, w.col + w.width)
-            psum[:, :, sl] += p * weight
-            wsum[:, sl] += weight
+        # windows without any data are skipped: all their pixels are nodata anyway
+        group = [w for w in group if ok[:, w.col - c0 : w.col - c0 + w.width].any()]
+        if group:
+            wins = np.stack([block[..., w.col - c0 : w.col - c0 + w.width] for w in group])
+            probs = run_batch(engine, wins, info)
+            for w, p in zip(group, probs, strict=True):
+                sl = slice(w.col, w.col + w.width)
+                psum[:, :, sl] += p * weight
+                wsum[:, sl] += weight
         if on_batch is not None:
-            on_batch(len(group))
+            on_batch(min(plan.batch_size, len(row) - start))
     return RowResult(row0, psum, wsum, valid)
 
 
