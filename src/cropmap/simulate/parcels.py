@@ -109,7 +109,7 @@ def _strip_grid(
     if zone.roads_every > 0:
         half = ROAD_WIDTH_M / 2.0
         on_row = (strip % zone.roads_every) == 0
-        road |= on_row & (np.abs(v - v_edges[strip]) < half)
+        road |= on_row & ((v - v_edges[strip]) < ROAD_WIDTH_M)  # first 20 m of the row
         road |= np.abs(np.mod(u, MAIN_ROAD_SPACING_M) - MAIN_ROAD_SPACING_M / 2) < half
     return cell, road
 

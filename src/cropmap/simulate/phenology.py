@@ -150,6 +150,69 @@ DEFAULT_TRAJECTORIES: dict[str, Trajectory] = {
 }
 
 
+# Variants used by some regions (see regions.py).
+
+WINTER_BARLEY = Trajectory(
+    vv=-11.5,
+    vh=-17.5,
+    steps=(_s(30, 8, -1.0, 1.0), _s(75, 7, 1.5, -1.5), _s(95, 3, 0.5, -2.5)),
+    moisture=0.6,
+)
+
+# Water-seeded (direct-seeded) European rice: fields flooded ~3 weeks before sowing and
+# kept flooded while seedlings emerge; the canopy appears later than transplanted rice.
+EU_RICE = Trajectory(
+    vv=-12.0,
+    vh=-19.5,
+    steps=(
+        _s(-18, 3, -7.0, -6.5),
+        _s(55, 8, 10.5, 11.0),
+        _s(90, 8, -1.5, -0.5),
+        _s(140, 4, -1.5, -4.5),
+    ),
+    moisture=0.3,
+)
+
+# Paddy left fallow: still puddled/flooded in spring, then weeds (no rice canopy).
+PADDY_FALLOW = Trajectory(
+    vv=-12.0,
+    vh=-20.0,
+    steps=(_s(-10, 4, -5.0, -4.5), _s(30, 10, 5.5, 7.0)),
+    moisture=0.6,
+)
+
+# Wet meadow (Camargue marshes): flooded in winter and spring, drained, then grass.
+WET_MEADOW = Trajectory(
+    vv=-17.5,
+    vh=-24.5,
+    steps=(_s(0, 6, 6.0, 5.5), _s(35, 10, 1.5, 2.5)),
+    texture_db=0.8,
+    moisture=0.4,
+)
+
+# Ebro delta: large water-seeded basins, wind-roughened flood water (brighter, shallower
+# dip) and a slightly lower, later canopy peak than transplanted rice.
+EBRO_RICE = Trajectory(
+    vv=-12.0,
+    vh=-19.5,
+    steps=(
+        _s(-18, 3, -5.5, -5.3),
+        _s(58, 9, 9.0, 9.8),
+        _s(92, 8, -1.5, -0.5),
+        _s(140, 4, -1.0, -4.0),
+    ),
+    moisture=0.3,
+)
+
+# Peas / early potatoes: a cereal-like spring cycle harvested in early July.
+EARLY_VEG = Trajectory(
+    vv=-11.0,
+    vh=-19.5,
+    steps=(_s(35, 9, -0.5, 3.8), _s(60, 8, -1.0, 0.7), _s(95, 6, 1.0, -1.5), _s(108, 3, 0.5, -2.5)),
+    moisture=0.8,
+)
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 

@@ -12,7 +12,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cropmap.errors import ConfigError
-from cropmap.simulate.phenology import Trajectory, _s
+from cropmap.simulate.phenology import (
+    EARLY_VEG,
+    EBRO_RICE,
+    EU_RICE,
+    PADDY_FALLOW,
+    WET_MEADOW,
+    WINTER_BARLEY,
+    Trajectory,
+)
 
 
 class Variant(BaseModel):
@@ -127,66 +135,6 @@ class RegionSpec(BaseModel):
     label_noise: float = 0.02
 
 
-_WINTER_BARLEY = Trajectory(
-    vv=-11.5,
-    vh=-17.5,
-    steps=(_s(30, 8, -1.0, 1.0), _s(75, 7, 1.5, -1.5), _s(95, 3, 0.5, -2.5)),
-    moisture=0.6,
-)
-
-# Water-seeded (direct-seeded) European rice: fields flooded ~3 weeks before sowing and
-# kept flooded while seedlings emerge; the canopy appears later than transplanted rice.
-_EU_RICE = Trajectory(
-    vv=-12.0,
-    vh=-19.5,
-    steps=(
-        _s(-18, 3, -7.0, -6.5),
-        _s(55, 8, 10.5, 11.0),
-        _s(90, 8, -1.5, -0.5),
-        _s(140, 4, -1.5, -4.5),
-    ),
-    moisture=0.3,
-)
-
-# Paddy left fallow: still puddled/flooded in spring, then weeds (no rice canopy).
-_PADDY_FALLOW = Trajectory(
-    vv=-12.0,
-    vh=-20.0,
-    steps=(_s(-10, 4, -5.0, -4.5), _s(30, 10, 5.5, 7.0)),
-    moisture=0.6,
-)
-
-# Wet meadow (Camargue marshes): flooded in winter and spring, drained, then grass.
-_WET_MEADOW = Trajectory(
-    vv=-17.5,
-    vh=-24.5,
-    steps=(_s(0, 6, 6.0, 5.5), _s(35, 10, 1.5, 2.5)),
-    texture_db=0.8,
-    moisture=0.4,
-)
-
-# Ebro delta: large water-seeded basins, wind-roughened flood water (brighter, shallower
-# dip) and a slightly lower, later canopy peak than transplanted rice.
-_EBRO_RICE = Trajectory(
-    vv=-12.0,
-    vh=-19.5,
-    steps=(
-        _s(-18, 3, -5.5, -5.3),
-        _s(58, 9, 9.0, 9.8),
-        _s(92, 8, -1.5, -0.5),
-        _s(140, 4, -1.0, -4.0),
-    ),
-    moisture=0.3,
-)
-
-# Peas / early potatoes: a cereal-like spring cycle harvested in early July.
-_EARLY_VEG = Trajectory(
-    vv=-11.0,
-    vh=-19.5,
-    steps=(_s(35, 9, -0.5, 3.8), _s(60, 8, -1.0, 0.7), _s(95, 6, 1.0, -1.5), _s(108, 3, 0.5, -2.5)),
-    moisture=0.8,
-)
-
 KOREA = RegionSpec(
     name="korea",
     epsg=32652,
@@ -240,14 +188,14 @@ KOREA = RegionSpec(
             Variant(name="after-barley", weight=0.15, planting_doy=163, planting_sd=6),
         ),
         "barley": (
-            Variant(name="winter", planting_doy=60, planting_sd=8, trajectory=_WINTER_BARLEY),
+            Variant(name="winter", planting_doy=60, planting_sd=8, trajectory=WINTER_BARLEY),
         ),
         "soybean": (Variant(planting_doy=160, planting_sd=8),),
         "vegetables": (Variant(planting_doy=110, planting_sd=20),),
         "fallow": (
             Variant(name="upland", weight=0.6, planting_doy=100, planting_sd=20),
             Variant(
-                name="paddy", weight=0.4, planting_doy=140, planting_sd=10, trajectory=_PADDY_FALLOW
+                name="paddy", weight=0.4, planting_doy=140, planting_sd=10, trajectory=PADDY_FALLOW
             ),
         ),
     },
@@ -316,7 +264,7 @@ SPAIN = RegionSpec(
             Variant(
                 planting_doy=132,
                 planting_sd=9,
-                trajectory=_EBRO_RICE,
+                trajectory=EBRO_RICE,
                 offset_vv=1.0,
                 offset_vh=1.0,
             ),
@@ -324,7 +272,7 @@ SPAIN = RegionSpec(
         "maize": (Variant(planting_doy=110, planting_sd=10),),
         "vegetables": (Variant(planting_doy=90, planting_sd=25),),
         "barley": (
-            Variant(name="winter", planting_doy=40, planting_sd=10, trajectory=_WINTER_BARLEY),
+            Variant(name="winter", planting_doy=40, planting_sd=10, trajectory=WINTER_BARLEY),
         ),
         "fallow": (Variant(planting_doy=100, planting_sd=20),),
     },
@@ -391,13 +339,13 @@ FRANCE = RegionSpec(
             Variant(
                 planting_doy=138,
                 planting_sd=14,
-                trajectory=_EU_RICE,
+                trajectory=EU_RICE,
                 offset_vv=1.0,
                 offset_vh=1.2,
             ),
         ),
         "barley": (
-            Variant(name="winter", planting_doy=45, planting_sd=10, trajectory=_WINTER_BARLEY),
+            Variant(name="winter", planting_doy=45, planting_sd=10, trajectory=WINTER_BARLEY),
         ),
         "maize": (Variant(planting_doy=115, planting_sd=10),),
         "soybean": (Variant(planting_doy=130, planting_sd=10),),
@@ -410,7 +358,7 @@ FRANCE = RegionSpec(
                 weight=0.4,
                 planting_doy=150,
                 planting_sd=15,
-                trajectory=_WET_MEADOW,
+                trajectory=WET_MEADOW,
             ),
         ),
     },
@@ -475,13 +423,13 @@ NETHERLANDS = RegionSpec(
                 weight=0.25,
                 planting_doy=50,
                 planting_sd=10,
-                trajectory=_WINTER_BARLEY,
+                trajectory=WINTER_BARLEY,
             ),
         ),
         "vegetables": (
             Variant(name="root", weight=0.7, planting_doy=110, planting_sd=12),
             Variant(
-                name="early", weight=0.3, planting_doy=88, planting_sd=14, trajectory=_EARLY_VEG
+                name="early", weight=0.3, planting_doy=88, planting_sd=14, trajectory=EARLY_VEG
             ),
         ),
         "maize": (Variant(planting_doy=125, planting_sd=8),),
