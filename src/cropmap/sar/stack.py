@@ -313,8 +313,25 @@ def open_stack(
                 "grid; pass align=True (--align) to reproject onto the reference grid"
             )
         odd.append(path)
+    if normalize_units(units) == "auto":
+        units = _tagged_units(acqs) or units
     resolved = resolve_units(_sample(acqs), units, str(src))
     return S1Stack(acqs, bands, ref_grid, resolved, ref_path, frozenset(odd), resampling)
+
+
+def _tagged_units(acqs: Sequence[Acquisition]) -> str | None:
+    """Units every input file declares in its ``UNITS`` tag (``linear`` or ``db``), if any.
+
+    Tagged units are still checked against the values (see :func:`resolve_units`).
+    """
+    found: set[str] = set()
+    for path in {s.path for a in acqs for s in a.sources}:
+        with open_raster(path) as ds:
+            tag = ds.tags().get("UNITS", "").strip().lower()
+        if tag not in ("linear", "db"):
+            return None
+        found.add(tag)
+    return found.pop() if len(found) == 1 else None
 
 
 def _check_unique_dates(acqs: Sequence[Acquisition]) -> None:
