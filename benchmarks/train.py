@@ -27,6 +27,7 @@ from cropmap.models.recurrent_unet import (  # noqa: E402
     UNetConfig,
     count_flops,
     count_parameters,
+    fold_batchnorm,
 )
 from cropmap.train.losses import make_loss  # noqa: E402
 
@@ -107,23 +108,23 @@ def main() -> None:
     print(line)
 
     model.eval()
-    with torch.inference_mode():
-        f_inf = count_flops(model.cpu(), (b, 8, args.channels, s, s))
-        model.to(device)
+    f_inf = count_flops(model.cpu(), (b, 8, args.channels, s, s))  # of the unfolded model
+    model.to(device)
+    for name, net in (("plain", model), ("BN folded", fold_batchnorm(model))):
 
-        def infer() -> None:
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                torch.sigmoid(model(x))
+        def infer(net=net) -> None:
+            with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=amp):
+                torch.sigmoid(net(x))
 
         dt = timed(infer, device, args.seconds)
-    inf_gflops = f_inf / dt / 1e9
-    line = (
-        f"inference: {b * s * s / dt / 1e6:.3f} Mpx/s ({b / dt:.2f} patches/s), "
-        f"{inf_gflops:.1f} GFLOP/s"
-    )
-    if peak:
-        line += f" = {100 * inf_gflops / peak:.0f} % of conv peak"
-    print(line)
+        inf_gflops = f_inf / dt / 1e9
+        line = (
+            f"inference ({name}): {b * s * s / dt / 1e6:.3f} Mpx/s ({b / dt:.2f} patches/s), "
+            f"{inf_gflops:.1f} GFLOP/s"
+        )
+        if peak:
+            line += f" = {100 * inf_gflops / peak:.0f} % of conv peak"
+        print(line)
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
 
 

@@ -114,3 +114,20 @@ def test_parameter_and_flop_counts():
     f32 = count_flops(m, (1, 8, 1, 32, 32))
     f64 = count_flops(m, (1, 8, 1, 64, 64))
     assert f64 == pytest.approx(4 * f32, rel=0.01)  # convs scale with pixels
+
+
+def test_fold_batchnorm_keeps_outputs():
+    from cropmap.models.recurrent_unet import fold_batchnorm
+
+    m = small()
+    gen = torch.Generator().manual_seed(0)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.normal_(0, 0.5, generator=gen)
+            mod.running_var.uniform_(0.5, 2.0, generator=gen)
+            mod.weight.data.uniform_(0.5, 1.5, generator=gen)
+    folded = fold_batchnorm(m)
+    assert not any(isinstance(x, torch.nn.BatchNorm2d) for x in folded.modules())
+    x = torch.randn(2, 8, 1, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(m(x), folded(x), atol=1e-4)

@@ -69,6 +69,8 @@ def test_resume_continues_from_last_checkpoint(tmp_path, toy_data):
     )
     assert [r["epoch"] for r in res.history] == [0, 1, 2, 3]
     assert len(list((tmp_path / "logs").glob("version_*"))) == 2
+    fresh = train_model(small_model(), train, val, fast_cfg(max_epochs=1), tmp_path, META)
+    assert len(fresh.history) == 1  # a fresh run ignores earlier runs' logs and checkpoints
 
 
 def test_only_trainable_parameters_change(tmp_path, toy_data):

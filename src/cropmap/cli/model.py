@@ -27,7 +27,7 @@ def train(
     epochs: int = typer.Option(
         40, "--epochs", help="Maximum epochs (early stopping may end sooner)."
     ),
-    batch_size: int = typer.Option(4, "--batch-size", help="Patches per batch."),
+    batch_size: int = typer.Option(2, "--batch-size", help="Patches per batch."),
     lr: float = typer.Option(1e-3, "--lr", help="Learning rate (Adam)."),
     loss: str = typer.Option("bce+dice", "--loss", help="bce, dice or bce+dice."),
     pos_weight: float | None = typer.Option(None, "--pos-weight", help="BCE weight of target."),

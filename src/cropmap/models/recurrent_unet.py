@@ -49,6 +49,7 @@ class UNetConfig(BaseModel):
     n_classes: int = Field(2, ge=2)
     recurrence: Literal["conv1x1", "channel"] = "conv1x1"
     time_padding: Literal["tip", "zeros"] = "tip"
+    bn_momentum: float = Field(0.3, gt=0.0, le=1.0, description="batch-norm running-stat update")
 
     @model_validator(mode="after")
     def _check(self) -> UNetConfig:
@@ -68,10 +69,10 @@ class UNetConfig(BaseModel):
         return 1 if self.n_classes == 2 else self.n_classes
 
 
-def _conv_bn(c_in: int, c_out: int) -> nn.Sequential:
+def _conv_bn(c_in: int, c_out: int, momentum: float = 0.1) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-        nn.BatchNorm2d(c_out),
+        nn.BatchNorm2d(c_out, momentum=momentum),
     )
 
 
@@ -154,6 +155,9 @@ class RecurrentUNet(nn.Module):
             c_prev = width
         self.decoder = nn.ModuleList(blocks)
         self.head = nn.Conv2d(c_prev, config.out_channels, 1)
+        for mod in self.modules():
+            if isinstance(mod, nn.BatchNorm2d):
+                mod.momentum = config.bn_momentum
 
     @property
     def scale(self) -> int:
@@ -195,6 +199,35 @@ class RecurrentUNet(nn.Module):
         for block, skip in zip(self.decoder, reversed(skips), strict=True):
             y = block(y, skip)
         return self.head(y)
+
+
+def fold_batchnorm(model: RecurrentUNet) -> RecurrentUNet:
+    """A copy for inference with every batch norm folded into the conv before it.
+
+    Same outputs in eval mode (up to float rounding), fewer passes over memory. The copy's
+    state dict has other keys (conv biases, no BN): save the original, not the copy.
+    """
+    import copy
+
+    folded = copy.deepcopy(model).eval()
+    for mod in folded.modules():
+        if isinstance(mod, nn.Sequential) and len(mod) >= 2:
+            conv, bn = mod[0], mod[1]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                fused = nn.Conv2d(
+                    conv.in_channels,
+                    conv.out_channels,
+                    conv.kernel_size,
+                    padding=conv.padding,
+                    bias=True,
+                )
+                with torch.no_grad():
+                    fused.weight.copy_(conv.weight * scale[:, None, None, None])
+                    bias = conv.bias if conv.bias is not None else torch.zeros_like(scale)
+                    fused.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
+                mod[0], mod[1] = fused, nn.Identity()
+    return folded
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

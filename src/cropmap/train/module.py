@@ -8,6 +8,7 @@ early stopping and the best checkpoint.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import lightning as L
@@ -17,6 +18,19 @@ from torch import nn
 from cropmap.evaluate.metrics import SegmentationMetrics
 from cropmap.train.chronological import ChronologicalSchedule, chronological_batch
 from cropmap.train.losses import make_loss
+
+log = logging.getLogger("cropmap.train.trainer")
+
+
+class EpochLog(L.Callback):
+    """Log each epoch's losses and validation IoU through :mod:`logging` (rank 0)."""
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.global_rank != 0:
+            return
+        m = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        parts = [f"{k} {m[k]:.4f}" for k in ("train_loss", "val_loss", "val_iou") if k in m]
+        log.info("epoch %d: %s", trainer.current_epoch, ", ".join(parts))
 
 
 def param_groups(

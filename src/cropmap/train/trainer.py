@@ -33,7 +33,7 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_epochs: int = Field(40, ge=1)
-    batch_size: int = Field(4, ge=1)
+    batch_size: int = Field(2, ge=1)
     lr: float = Field(1e-3, gt=0)
     lr_scale: dict[str, float] = Field(
         default_factory=dict,
@@ -135,22 +135,6 @@ def _progress_callbacks(kind: str) -> list[Any]:
     return []
 
 
-def _epoch_logger() -> Any:
-    from lightning.pytorch.callbacks import Callback
-
-    class EpochLog(Callback):
-        """Log each epoch's losses and validation IoU through :mod:`logging`."""
-
-        def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
-            if trainer.global_rank != 0:
-                return
-            m = {k: float(v) for k, v in trainer.callback_metrics.items()}
-            parts = [f"{k} {m[k]:.4f}" for k in ("train_loss", "val_loss", "val_iou") if k in m]
-            log.info("epoch %d: %s", trainer.current_epoch, ", ".join(parts))
-
-    return EpochLog()
-
-
 def _load_lightning_weights(model: torch.nn.Module, ckpt: Path) -> None:
     """Copy the ``model.*`` weights of a Lightning checkpoint into ``model`` (no unpickling)."""
     state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
@@ -189,7 +173,7 @@ def train_model(
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    from cropmap.train.module import SegmentationModule
+    from cropmap.train.module import EpochLog, SegmentationModule
 
     cfg = cfg or TrainConfig()
     meta = meta or ModelMeta()
@@ -225,6 +209,10 @@ def train_model(
         monitor="val_iou", mode="max", patience=cfg.patience, min_delta=cfg.min_delta
     )
     on_cuda = resolve_precision(cfg) != "32-true" or cfg.accelerator in ("gpu", "cuda")
+    csv_logger = CSVLogger(
+        str(out_dir), name="logs", flush_logs_every_n_steps=cfg.log_every_n_steps
+    )
+    run_log_dir = Path(csv_logger.log_dir)  # fixes the version before any DDP spawn
     trainer = L.Trainer(
         max_epochs=cfg.max_epochs,
         max_time=timedelta(seconds=cfg.max_time_s) if cfg.max_time_s else None,
@@ -233,8 +221,8 @@ def train_model(
         strategy=cfg.strategy,
         precision=resolve_precision(cfg),
         deterministic="warn" if on_cuda and cfg.deterministic else cfg.deterministic,
-        callbacks=[best_cb, stop_cb, _epoch_logger(), *_progress_callbacks(cfg.progress)],
-        logger=CSVLogger(str(out_dir), name="logs", flush_logs_every_n_steps=cfg.log_every_n_steps),
+        callbacks=[best_cb, stop_cb, EpochLog(), *_progress_callbacks(cfg.progress)],
+        logger=csv_logger,
         enable_progress_bar=cfg.progress != "none",
         enable_model_summary=cfg.progress != "none",
         num_sanity_val_steps=0,
@@ -250,6 +238,9 @@ def train_model(
             log.info("resuming from %s", last)
         else:
             log.warning("resume asked but %s does not exist: starting fresh", last)
+    if ckpt_path is None:  # a fresh run must never pick up an earlier run's checkpoints
+        for stale in (ckpt_dir / "best.ckpt", last):
+            stale.unlink(missing_ok=True)
     t0 = time.perf_counter()
     trainer.fit(module, train_dl, val_dl, ckpt_path=ckpt_path)
     elapsed = time.perf_counter() - t0
@@ -259,7 +250,7 @@ def train_model(
     if best.is_file():
         _load_lightning_weights(model, best)
     model.eval()
-    history = read_history(out_dir / "logs")
+    history = read_history(out_dir / "logs" if ckpt_path else run_log_dir)
     ious = [(r["val_iou"], r["epoch"]) for r in history if "val_iou" in r]
     best_iou, best_epoch = max(ious) if ious else (None, None)
     if history:
