@@ -28,6 +28,7 @@ def test_defaults():
         ({"transfers": [{"finetune": "peru", "test": ["spain"]}]}, "peru"),
         ({"features": [["VH", "VH"]]}, "unique"),
         ({"bogus": 1}, "bogus"),
+        ({"finetune_lr": 0}, "finetune_lr"),
         ({"regions": {"korea": {}, "spain": {}, "mars": {}}}, "mars"),
     ],
 )

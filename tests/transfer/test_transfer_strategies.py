@@ -95,3 +95,14 @@ def test_frozen_batchnorm_statistics_unchanged(make_model):
     assert any(
         not torch.equal(model.state_dict()[k], before[k]) for k in before if k.startswith("decoder")
     )
+
+
+def test_zero_shot_trains_nothing(make_model):
+    import torch
+
+    model, _ = make_model(1)
+    src, _ = make_model(1)
+    assert prepare_model("ZS", model, src.state_dict()) == 0
+    assert not any(p.requires_grad for p in model.parameters())
+    k = next(iter(src.state_dict()))
+    assert torch.equal(model.state_dict()[k], src.state_dict()[k])

@@ -89,13 +89,16 @@ def _run_unet(key: CellKey, ctx: CellContext, out_dir: Path) -> dict[str, Any]:
     from cropmap.data import PatchDataset
 
     cfg = ctx.cfg
+    train = {"progress": "none", **cfg.train}
+    if get_strategy(key.strategy).pretrained and cfg.finetune_lr is not None:
+        train["lr"] = cfg.finetune_lr
     res = finetune(
         ctx.pretrained,
         ctx.regions[key.finetune].patches,
         out_dir,
         strategy=key.strategy,
         bands=list(key.features),
-        train={"progress": "none", **cfg.train},
+        train=train,
         n_patches=_n_patches(cfg, key),
         seed=key.seed,
         expansion=cfg.band_expansion.method,

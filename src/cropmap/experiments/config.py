@@ -128,7 +128,12 @@ class ExperimentConfig(_Strict):
         features: feature sets, each a list of band names, e.g. ``[[VH], [VV, VH]]``.
         strategies: strategy names (``cropmap.transfer.STRATEGIES``).
         seeds: seeds; tables show mean +- std over them.
-        train: ``TrainConfig`` fields for fine-tuning (same for every strategy).
+        train: ``TrainConfig`` fields for training in the fine-tuning region (every
+            strategy; ``RI`` trains from scratch with them).
+        finetune_lr: learning rate of the strategies that start from pretrained weights
+            (FT, FT_E, ...); ``None`` = ``train.lr``. Fine-tuning usually wants a smaller
+            step than training from scratch, or the first updates wipe out what was
+            pretrained.
         rf: ``RandomForestBaseline`` parameters.
         band_expansion: how VH-pretrained first layers take extra bands.
         label_efficiency: optional study of IoU against the number of training patches.
@@ -144,6 +149,7 @@ class ExperimentConfig(_Strict):
     strategies: list[str] = Field(default_factory=lambda: ["RF", "RI", "FT", "FT_E"])
     seeds: list[int] = Field(default_factory=lambda: [0])
     train: dict[str, Any] = Field(default_factory=dict)
+    finetune_lr: float | None = Field(None, gt=0)
     rf: dict[str, Any] = Field(default_factory=dict)
     band_expansion: BandExpansionSpec = Field(default_factory=BandExpansionSpec)
     label_efficiency: LabelEfficiencySpec | None = None

@@ -31,6 +31,7 @@ FT_E        pretrained   encoder, bottleneck (decoder + head frozen)  poster
 FT_D        pretrained   bottleneck, decoder, head (encoder frozen)   beyond poster
 HEAD        pretrained   head only                                    linear probe
 LP_FT       pretrained   head (30 % of budget), then all at lr x 0.1  beyond poster
+ZS          pretrained   nothing (the source model as is)             reference
 ==========  ===========  ===========================================  ==============
 
 Frozen parameters get ``requires_grad=False``; the trainer only optimises the others.
@@ -122,6 +123,7 @@ STRATEGIES: dict[str, Strategy] = {
             phases=(Phase(("bottleneck", "decoder", "head")),),
         ),
         Strategy("HEAD", "pretrained, only the output layer trained", phases=(Phase(("head",)),)),
+        Strategy("ZS", "pretrained, applied without any training (zero-shot reference)"),
         Strategy(
             "LP_FT",
             "pretrained, head first (30 %), then all layers at lr x 0.1",
@@ -243,4 +245,9 @@ def prepare_model(
             model.load_state_dict(pretrained_state, strict=True)
         except RuntimeError as exc:
             raise ModelFileError(f"pretrained weights do not fit the model: {exc}") from exc
+    if not s.phases:  # zero-shot: nothing trains
+        for param in model.parameters():
+            param.requires_grad_(False)
+        log.info("strategy %s: training 0 parameters", s.name)
+        return 0
     return apply_phase(model, s.phases[0], label=s.name)
