@@ -127,9 +127,12 @@ def _learning_curves(cfg: ExperimentConfig, out: Path, keys: Sequence[CellKey]) 
         groups.setdefault((k.finetune, k.feature_label), []).append((k.strategy, hist))
     if not groups:
         return None
-    fig = Figure(figsize=(3.6 * len(groups), 3.0), dpi=80)
-    axes = fig.subplots(1, len(groups), squeeze=False)[0]
-    for ax, ((ft, feats), curves) in zip(axes, groups.items(), strict=True):
+    rows_ft = list(dict.fromkeys(ft for ft, _ in groups))
+    cols_f = list(dict.fromkeys(f for _, f in groups))
+    fig = Figure(figsize=(3.6 * len(cols_f), 2.6 * len(rows_ft)), dpi=80)
+    axes = fig.subplots(len(rows_ft), len(cols_f), squeeze=False)
+    for (ft, feats), curves in groups.items():
+        ax = axes[rows_ft.index(ft), cols_f.index(feats)]
         for strat, hist in curves:
             ax.plot(range(1, len(hist) + 1), [h["val_iou"] for h in hist], marker=".", label=strat)
         ax.set_title(f"{ft}, {feats}", fontsize=9)
