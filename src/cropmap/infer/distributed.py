@@ -3,7 +3,9 @@
 Each task receives the picklable :class:`~cropmap.infer.tiles.Plan` and a row index; the
 worker opens the input itself, loads the model once per process (engine cache) and
 returns that row's blended sums. The driver adds the rows in order into the same rolling
-accumulator as the single-process path, so the map is identical. At most
+accumulator as the single-process path, so the map is identical to a single-process run
+with the same engine threads (one per worker unless ``plan.threads`` says otherwise;
+another thread count may change float rounding in the math libraries). At most
 ``2 x workers`` rows are in flight, which bounds the driver's memory.
 
 Workers need to see the model directory and the input under the same paths (shared
