@@ -12,10 +12,10 @@ def _quiet(verbose: bool) -> None:
     import logging
     import warnings
 
+    from cropmap.cli.logs import setup_logging
+
     level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level)
-    for handler in logging.getLogger().handlers:  # Lightning sets its loggers to INFO on import
-        handler.setLevel(level)
+    setup_logging(level, logger="", fmt="%(asctime)s %(name)s %(message)s")
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(level)
     if not verbose:

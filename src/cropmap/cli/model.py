@@ -28,7 +28,10 @@ def train(
         40, "--epochs", help="Maximum epochs (early stopping may end sooner)."
     ),
     batch_size: int = typer.Option(2, "--batch-size", help="Patches per batch."),
-    lr: float = typer.Option(1e-3, "--lr", help="Learning rate (Adam)."),
+    lr: float = typer.Option(2e-3, "--lr", help="Learning rate (Adam)."),
+    scheduler: str = typer.Option(
+        "cosine", "--scheduler", help="cosine (decay over --epochs or --max-time) or none."
+    ),
     loss: str = typer.Option("bce+dice", "--loss", help="bce, dice or bce+dice."),
     pos_weight: float | None = typer.Option(None, "--pos-weight", help="BCE weight of target."),
     patience: int = typer.Option(8, "--patience", help="Epochs without val IoU gain to stop."),
@@ -62,16 +65,16 @@ def train(
     from cropmap.train.store import train_on_store
 
     if progress == "none":  # without a bar, print one line per epoch
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-        logging.getLogger("cropmap").addHandler(handler)
-        logging.getLogger("cropmap").setLevel(logging.INFO)
+        from cropmap.cli.logs import setup_logging
+
+        setup_logging(logging.INFO)
     from cropmap.train.trainer import TrainConfig
 
     cfg = TrainConfig(
         max_epochs=epochs,
         batch_size=batch_size,
         lr=lr,
+        scheduler=scheduler,
         loss=loss,
         pos_weight=pos_weight,
         patience=patience,
