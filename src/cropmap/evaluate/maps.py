@@ -76,7 +76,7 @@ def maps_figure(rows: Sequence[MapRow], strategies: Sequence[str], title: str = 
     from matplotlib.patches import Patch
 
     n_cols = 2 + len(strategies)
-    fig = Figure(figsize=(1.9 * n_cols, 2.0 * len(rows) + 0.6), dpi=80)
+    fig = Figure(figsize=(1.9 * n_cols, 2.3 * len(rows) + 0.6), dpi=80)
     axes = fig.subplots(len(rows), n_cols, squeeze=False)
     for r, row in enumerate(rows):
         panels = [("RGB VH P1-P3", rgb_composite(row.vh)), ("truth", class_image(row.truth))]
