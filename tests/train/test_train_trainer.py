@@ -118,3 +118,15 @@ def test_random_crops(tmp_path, toy_data):
     assert res.epochs_run == 1 and res.best_val_iou is not None
     with pytest.raises(ValueError, match="multiple of 16"):
         train_model(small_model(), train, val, fast_cfg(crop_size=24), tmp_path / "b", META)
+
+
+def test_cosine_schedule_decays_lr(tmp_path, toy_data):
+    train, val = toy_data
+    res = train_model(
+        small_model(), train, val, fast_cfg(max_epochs=3, scheduler="cosine"), tmp_path, META
+    )
+    lrs = [r["lr"] for r in res.history]
+    assert lrs[0] > lrs[1] > lrs[2] > 0.05e-3
+    cfg = fast_cfg(max_epochs=2, scheduler="none", lr=1e-3)
+    flat = train_model(small_model(), train, val, cfg, tmp_path / "f", META)
+    assert [r["lr"] for r in flat.history] == pytest.approx([1e-3, 1e-3])

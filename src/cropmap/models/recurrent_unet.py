@@ -49,7 +49,7 @@ class UNetConfig(BaseModel):
     n_classes: int = Field(2, ge=2)
     recurrence: Literal["conv1x1", "channel"] = "conv1x1"
     time_padding: Literal["tip", "zeros"] = "tip"
-    bn_momentum: float = Field(0.3, gt=0.0, le=1.0, description="batch-norm running-stat update")
+    bn_momentum: float = Field(0.5, gt=0.0, le=1.0, description="batch-norm running-stat update")
 
     @model_validator(mode="after")
     def _check(self) -> UNetConfig:

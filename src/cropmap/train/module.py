@@ -9,6 +9,8 @@ early stopping and the best checkpoint.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import Any
 
 import lightning as L
@@ -79,6 +81,7 @@ class SegmentationModule(L.LightningModule):
             class_weights=cfg.class_weights,
             ignore_index=cfg.ignore_index,
         )
+        self._t_start: float | None = None
         self.val_metrics = SegmentationMetrics(
             classes, target_index=target_index, ignore_index=cfg.ignore_index
         )
@@ -132,7 +135,25 @@ class SegmentationModule(L.LightningModule):
             opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
         else:
             opt = torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-        if cfg.scheduler == "none":
-            return opt
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.max_epochs, 1))
-        return {"optimizer": opt, "lr_scheduler": sched}
+        for g in opt.param_groups:
+            g["base_lr"] = g["lr"]
+        return opt
+
+    def training_progress(self) -> float:
+        """Fraction of the budget spent: the larger of steps/max steps and time/max time."""
+        frac = self.global_step / max(self.trainer.estimated_stepping_batches, 1)
+        if self.cfg.max_time_s and self._t_start is not None:
+            frac = max(frac, (time.monotonic() - self._t_start) / self.cfg.max_time_s)
+        return min(frac, 1.0)
+
+    def on_train_start(self) -> None:
+        self._t_start = time.monotonic()
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # cosine decay to 5 % of the lr over the epoch or wall-clock budget, whichever ends first
+        opt = self.trainer.optimizers[0]
+        if self.cfg.scheduler == "cosine":
+            factor = 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * self.training_progress()))
+            for g in opt.param_groups:
+                g["lr"] = g["base_lr"] * factor
+        self.log("lr", opt.param_groups[0]["lr"], on_step=False, on_epoch=True, batch_size=1)

@@ -34,14 +34,16 @@ class TrainConfig(BaseModel):
 
     max_epochs: int = Field(40, ge=1)
     batch_size: int = Field(2, ge=1)
-    lr: float = Field(1e-3, gt=0)
+    lr: float = Field(2e-3, gt=0)
     lr_scale: dict[str, float] = Field(
         default_factory=dict,
         description="parameter-name prefix -> lr factor, e.g. {'encoder.': 0.1} (LP_FT)",
     )
     weight_decay: float = Field(0.0, ge=0)
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-    scheduler: Literal["none", "cosine"] = "none"
+    scheduler: Literal["none", "cosine"] = Field(
+        "cosine", description="cosine: decay lr over max_epochs or max_time_s, whichever ends first"
+    )
     loss: Literal["bce", "dice", "bce+dice"] = "bce+dice"
     pos_weight: float | None = Field(None, gt=0, description="BCE weight of the target class")
     class_weights: list[float] | None = None
