@@ -94,3 +94,16 @@ def test_forest_round_trip_without_pickle(tmp_path):
     assert meta.kind == "random_forest" and meta.arch["n_estimators"] == 5
     assert (tmp_path / "forest.skops").is_file()
     np.testing.assert_array_equal(rf.predict_proba(X), rf2.predict_proba(X))
+
+
+def test_non_safetensors_weights_are_a_clean_error(tmp_path):
+    import hashlib
+
+    save_model(tmp_path, RecurrentUNet(UNetConfig()), make_meta())
+    payload = b"\x80\x04not a safetensors file"
+    (tmp_path / "weights.safetensors").write_bytes(payload)
+    meta = json.loads((tmp_path / "model.json").read_text())
+    meta["weights_sha256"] = hashlib.sha256(payload).hexdigest()
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="not a valid safetensors file"):
+        load_model(tmp_path)

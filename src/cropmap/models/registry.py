@@ -243,8 +243,11 @@ def _load_unet(weights: Path, meta: ModelMeta, map_location: str) -> Any:
     model = RecurrentUNet(config)
     try:
         state = load_file(str(weights), device=map_location)
+    except Exception as exc:  # safetensors raises its own SafetensorError on bad headers
+        raise ModelFileError(f"{weights} is not a valid safetensors file: {exc}") from exc
+    try:
         model.load_state_dict(state, strict=True)
-    except (RuntimeError, OSError, ValueError) as exc:
+    except (RuntimeError, ValueError) as exc:
         raise ModelFileError(f"{weights} does not fit the architecture: {exc}") from exc
     return model.eval()
 
