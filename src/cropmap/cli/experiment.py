@@ -12,12 +12,16 @@ def _quiet(verbose: bool) -> None:
     import logging
     import warnings
 
-    from cropmap.cli.logs import setup_logging
+    import lightning.pytorch  # noqa: F401 - sets up its own loggers on import; quiet them after
 
     level = logging.INFO if verbose else logging.WARNING
-    setup_logging(level, logger="", fmt="%(asctime)s %(name)s %(message)s")
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(level)
+    logging.basicConfig(level=level)
+    for name in ("", "lightning", "lightning.pytorch", "lightning.fabric"):
+        logger = logging.getLogger(name)
+        if name:
+            logger.setLevel(level)
+        for handler in logger.handlers:
+            handler.setLevel(level)
     if not verbose:
         warnings.filterwarnings("ignore", module="lightning")
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
