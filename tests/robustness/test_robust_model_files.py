@@ -94,7 +94,6 @@ class _Bomb:
         return (Path.write_text, (Path(self.marker), "executed"))
 
 
-@pytest.mark.xfail(strict=True, reason="safetensors' own error is not yet wrapped")
 def test_pickle_planted_as_weights_is_never_executed(tmp_path, store, run_cli) -> None:
     model = _model(tmp_path)
     marker = tmp_path / "pwned"

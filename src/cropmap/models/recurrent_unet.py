@@ -221,6 +221,8 @@ def fold_batchnorm(model: RecurrentUNet) -> RecurrentUNet:
                     conv.kernel_size,
                     padding=conv.padding,
                     bias=True,
+                    device=conv.weight.device,
+                    dtype=conv.weight.dtype,
                 )
                 with torch.no_grad():
                     fused.weight.copy_(conv.weight * scale[:, None, None, None])
