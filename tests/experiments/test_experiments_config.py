@@ -51,3 +51,19 @@ def test_demo_preset_valid():
         pytest.skip("demo preset not written yet")
     cfg = load_config(demo_config_path())
     assert {"korea", "spain", "france", "netherlands"} <= set(cfg.regions)
+
+
+def test_cli_bad_config_exits_2(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("regions: {}\npretrain: {region: korea}\ntransfers: []\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "cropmap.cli.main", "experiment", str(bad), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "error:" in proc.stderr and "korea" in proc.stderr

@@ -71,8 +71,8 @@ def experiment(
     """
     from cropmap.experiments import load_config, run_experiment
 
+    cfg = load_config(config)  # bad config: fail before the heavy imports
     _quiet(verbose)
-    cfg = load_config(config)
     _run_with_progress(lambda p: run_experiment(cfg, out, progress=p), out)
 
 
