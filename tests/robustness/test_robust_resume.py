@@ -50,7 +50,6 @@ def store(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="RNG state not yet restored on resume")
 def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(store: Path, tmp_path: Path) -> None:
     import numpy as np
 

@@ -99,10 +99,15 @@ class _Augmented(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.base)
 
-    def __getitem__(self, i: int):
+    def ensure_augment(self) -> Augment:
+        """The augmentation, created on first use (seeded from the process's torch seed)."""
         if self.aug is None:
             off = AugmentConfig(shift_prob=0.0, flips=False, rotations=False)
             self.aug = Augment(self.config or off, seed=torch.initial_seed() % (2**32))
+        return self.aug
+
+    def __getitem__(self, i: int):
+        self.ensure_augment()
         x, y = self.base[i]
         if self.crop is not None and self.crop < min(y.shape[-2:]):
             h, w = y.shape[-2:]
@@ -175,6 +180,7 @@ def train_model(
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
+    from cropmap.train.checkpoint import RandomState
     from cropmap.train.module import EpochLog, SegmentationModule
 
     cfg = cfg or TrainConfig()
@@ -193,7 +199,9 @@ def train_model(
     loader_kw = {
         "batch_size": cfg.batch_size,
         "num_workers": cfg.num_workers,
-        "persistent_workers": cfg.num_workers > 0,
+        # workers restart every epoch, seeded from torch's generator (saved in checkpoints),
+        # so a resumed run draws the same augmentations as an uninterrupted one
+        "persistent_workers": False,
     }
     train_dl = torch.utils.data.DataLoader(train_data, shuffle=True, **loader_kw)
     val_dl = torch.utils.data.DataLoader(val_ds, shuffle=False, **loader_kw)
@@ -223,7 +231,13 @@ def train_model(
         strategy=cfg.strategy,
         precision=resolve_precision(cfg),
         deterministic="warn" if on_cuda and cfg.deterministic else cfg.deterministic,
-        callbacks=[best_cb, stop_cb, EpochLog(), *_progress_callbacks(cfg.progress)],
+        callbacks=[
+            best_cb,
+            stop_cb,
+            EpochLog(),
+            RandomState(),
+            *_progress_callbacks(cfg.progress),
+        ],
         logger=csv_logger,
         enable_progress_bar=cfg.progress != "none",
         enable_model_summary=cfg.progress != "none",
