@@ -19,6 +19,9 @@ def test_schedule_cycles_step_counts():
     s2 = ChronologicalSchedule(8, min_steps=6)
     assert [s2.steps_for(i) for i in range(4)] == [6, 7, 8, 6]
     assert ChronologicalSchedule(8, enabled=False).steps_for(3) == 8
+    # aligned to the epoch: rising cycle, the epoch's last batch sees all steps
+    assert [s.steps_for(i, 6) for i in range(6)] == [3, 4, 1, 2, 3, 4]
+    assert [s.steps_for(i, 3) for i in range(3)] == [2, 3, 4]
     with pytest.raises(ValueError):
         ChronologicalSchedule(4, min_steps=5)
 

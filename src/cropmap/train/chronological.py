@@ -32,12 +32,23 @@ class ChronologicalSchedule:
         self.min_steps = min_steps
         self.enabled = enabled
 
-    def steps_for(self, batch_index: int) -> int:
-        """Observed steps of the ``batch_index``-th training batch (counted over epochs)."""
+    def steps_for(self, batch_index: int, batches_per_epoch: int | None = None) -> int:
+        """Observed steps of a training batch.
+
+        Args:
+            batch_index: the batch's index, counted over epochs, or within the epoch when
+                ``batches_per_epoch`` is given.
+            batches_per_epoch: when given, the cycle is aligned so that the epoch's last
+                batch sees all ``T`` steps (the cycle still rises ``min_steps..T``). Batch
+                norm's running statistics then end each epoch on full-season batches,
+                which is what validation and inference see.
+        """
         if not self.enabled:
             return self.n_steps
         span = self.n_steps - self.min_steps + 1
-        return self.min_steps + batch_index % span
+        if batches_per_epoch is None:
+            return self.min_steps + batch_index % span
+        return self.n_steps - (batches_per_epoch - 1 - batch_index) % span
 
 
 def chronological_batch(x: torch.Tensor, k: int, mode: str = "tip") -> torch.Tensor:

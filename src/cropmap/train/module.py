@@ -101,7 +101,8 @@ class SegmentationModule(L.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         x, y = batch
-        k = self.schedule.steps_for(self.global_step)
+        n = self.trainer.num_training_batches
+        k = self.schedule.steps_for(batch_idx, n if math.isfinite(n) else None)
         if k < x.shape[1]:
             x = chronological_batch(x, k, self.cfg.time_padding)
         loss = self.loss_fn(self.model(x), y)
