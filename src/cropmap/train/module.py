@@ -90,11 +90,16 @@ class SegmentationModule(L.LightningModule):
         return self.model(x)
 
     def on_train_epoch_start(self) -> None:
-        # Batch norm of fully frozen layers keeps its pretrained running statistics.
-        if not self.cfg.freeze_frozen_bn:
+        # Batch norm of fully frozen layers keeps its pretrained running statistics;
+        # with freeze_bn_stats, every batch norm does (its affine weights still train).
+        if not (self.cfg.freeze_frozen_bn or self.cfg.freeze_bn_stats):
             return
         for mod in self.model.modules():
-            if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+            if not isinstance(mod, nn.modules.batchnorm._BatchNorm):
+                continue
+            if self.cfg.freeze_bn_stats:
+                mod.eval()
+            elif self.cfg.freeze_frozen_bn:
                 params = list(mod.parameters())
                 if params and not any(p.requires_grad for p in params):
                     mod.eval()

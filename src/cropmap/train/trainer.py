@@ -69,6 +69,12 @@ class TrainConfig(BaseModel):
     progress: Literal["rich", "tqdm", "none"] = "rich"
     resume: bool = Field(False, description="continue from out_dir/checkpoints/last.ckpt")
     freeze_frozen_bn: bool = Field(True, description="keep BN stats of frozen layers fixed")
+    freeze_bn_stats: bool = Field(
+        False,
+        description="keep every batch norm's running statistics fixed (fine-tuning a "
+        "pretrained model on a few batches: re-estimated statistics of a new region "
+        "undo what the pretrained layers expect)",
+    )
     log_every_n_steps: int = Field(10, ge=1)
 
 
