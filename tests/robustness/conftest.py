@@ -10,22 +10,32 @@ from pathlib import Path
 import pytest
 
 
-@pytest.fixture(scope="session")
-def tiny_scene(tmp_path_factory) -> Path:
-    """A 64 x 64 Korea-like scene: s1/ dates, parcels.gpkg, composite.tif, labels.tif."""
+def build_scene(root: Path, size: int, seed: int) -> Path:
+    """Simulate a Korea-like scene in ``root``, composite it and rasterize its labels."""
     import warnings
 
     from cropmap.data import rasterize_parcels
     from cropmap.sar import composite_folder
     from cropmap.simulate import simulate_scene
 
-    root = tmp_path_factory.mktemp("scene")
-    simulate_scene("korea", 64, 2022, 3, root)
+    simulate_scene("korea", size, 2022, seed, root)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         composite_folder(root / "s1", "korea-rice", root / "composite.tif", units="linear")
         rasterize_parcels(root / "parcels.gpkg", root / "composite.tif", root / "labels.tif")
     return root
+
+
+@pytest.fixture(scope="session")
+def scene_builder() -> Callable[[Path, int, int], Path]:
+    """:func:`build_scene`, for tests that need a scene of their own size."""
+    return build_scene
+
+
+@pytest.fixture(scope="session")
+def tiny_scene(tmp_path_factory) -> Path:
+    """A 64 x 64 Korea-like scene: s1/ dates, parcels.gpkg, composite.tif, labels.tif."""
+    return build_scene(tmp_path_factory.mktemp("scene"), 64, 3)
 
 
 @pytest.fixture

@@ -31,21 +31,14 @@ def _weights(model_dir: Path):
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
+def store(tmp_path_factory, scene_builder) -> Path:
     """A 128 x 128 scene cut into 16 patches of 32 x 32 (random split)."""
-    import warnings
+    from cropmap.data import build_patches
 
-    from cropmap.data import build_patches, rasterize_parcels
-    from cropmap.sar import composite_folder
-    from cropmap.simulate import simulate_scene
-
-    root = tmp_path_factory.mktemp("resume")
-    simulate_scene("korea", 128, 2022, 11, root)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        composite_folder(root / "s1", "korea-rice", root / "c.tif", units="linear")
-        rasterize_parcels(root / "parcels.gpkg", root / "c.tif", root / "l.tif")
-    build_patches(root / "c.tif", root / "l.tif", root / "patches", size=32, split="random")
+    root = scene_builder(tmp_path_factory.mktemp("resume"), 128, 11)
+    build_patches(
+        root / "composite.tif", root / "labels.tif", root / "patches", size=32, split="random"
+    )
     return root / "patches"
 
 
