@@ -6,7 +6,7 @@ Public API: :class:`ExperimentConfig`, :func:`load_config`, :func:`run_experimen
 
 from __future__ import annotations
 
-from typing import Any
+from cropmap._lazy import lazy_getattr
 
 _EXPORTS = {
     "ExperimentConfig": "cropmap.experiments.config",
@@ -22,9 +22,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'cropmap.experiments' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -6,7 +6,7 @@ the names below resolve on first access.
 
 from __future__ import annotations
 
-from typing import Any
+from cropmap._lazy import lazy_getattr
 
 _EXPORTS = {
     "UNetConfig": "cropmap.models.recurrent_unet",
@@ -25,9 +25,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'cropmap.models' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

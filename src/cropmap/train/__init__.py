@@ -5,7 +5,7 @@ Names resolve lazily so that importing the package does not import torch/lightni
 
 from __future__ import annotations
 
-from typing import Any
+from cropmap._lazy import lazy_getattr
 
 _EXPORTS = {
     "TrainConfig": "cropmap.train.trainer",
@@ -23,9 +23,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'cropmap.train' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
