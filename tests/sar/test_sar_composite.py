@@ -18,25 +18,21 @@ from cropmap.sar import (
     read_composite,
 )
 
-TINY = {
-    "name": "tiny",
-    "periods": [
-        {"name": "A", "start": "05-01", "end": "05-31", "reducer": "min", "stage": "s1"},
-        {"name": "B", "start": "06-01", "end": "06-30", "reducer": "mean", "stage": "s1"},
-        {"name": "C", "start": "07-01", "end": "07-31", "reducer": "max", "stage": "s2"},
-        {"name": "D", "start": "08-01", "end": "08-31", "reducer": "median", "stage": "s2"},
-    ],
-}
+
+@pytest.fixture
+def composite(tiny_calendar):
+    """Composite a folder with the shared tiny calendar (dB inputs unless told)."""
+
+    def run(folder, out, **kw):
+        kw.setdefault("units", "db")
+        return composite_folder(folder, load_calendar(tiny_calendar), out, **kw)
+
+    return run
 
 
-def _composite(folder, out, **kw):
-    kw.setdefault("units", "db")
-    return composite_folder(folder, load_calendar(TINY), out, **kw)
-
-
-def test_min_max_median_of_known_values(s1_db, tmp_path):
+def test_min_max_median_of_known_values(s1_db, tmp_path, composite):
     folder, values = s1_db
-    out = _composite(folder, tmp_path / "c.tif", block_rows=4)
+    out = composite(folder, tmp_path / "c.tif", block_rows=4)
     x = read_composite(out)
     assert x.shape == (4, 2, 6, 5) and x.dtype == np.float32
     may = np.stack([v for d, v in values.items() if d.month == 5])
@@ -47,18 +43,18 @@ def test_min_max_median_of_known_values(s1_db, tmp_path):
     np.testing.assert_allclose(x[3], np.median(aug, axis=0), rtol=0, atol=1e-5)
 
 
-def test_mean_in_linear_and_db(s1_db, tmp_path):
+def test_mean_in_linear_and_db(s1_db, tmp_path, composite):
     folder, values = s1_db
     jun = np.stack([v for d, v in values.items() if d.month == 6])
-    lin = read_composite(_composite(folder, tmp_path / "a.tif"))[1]
+    lin = read_composite(composite(folder, tmp_path / "a.tif"))[1]
     expect_lin = 10 * np.log10(np.mean(10 ** (jun / 10), axis=0))
     np.testing.assert_allclose(lin, expect_lin, atol=1e-4)
-    db = read_composite(_composite(folder, tmp_path / "b.tif", average="db"))[1]
+    db = read_composite(composite(folder, tmp_path / "b.tif", average="db"))[1]
     np.testing.assert_allclose(db, jun.mean(axis=0), atol=1e-4)
 
 
 @pytest.mark.parametrize("nodata_value", [np.nan, 0.0, -32768.0, -9999.0])
-def test_nodata_never_enters_a_mean(tmp_path, s1_writer, nodata_value):
+def test_nodata_never_enters_a_mean(tmp_path, s1_writer, nodata_value, composite):
     folder = tmp_path / "s1"
     folder.mkdir()
     good = np.full((4, 4), -10.0, np.float32)
@@ -71,7 +67,7 @@ def test_nodata_never_enters_a_mean(tmp_path, s1_writer, nodata_value):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EmptyPeriodWarning)
-        out = _composite(folder, tmp_path / "c.tif", average="db")
+        out = composite(folder, tmp_path / "c.tif", average="db")
     x = read_composite(out)
     assert x[1, 0, 1, 2] == pytest.approx(-10.0, abs=1e-5)  # only the valid date
     with rasterio.open(count_path(out)) as ds:
@@ -79,21 +75,21 @@ def test_nodata_never_enters_a_mean(tmp_path, s1_writer, nodata_value):
     assert count[1, 2] == 1 and count[0, 0] == 2
 
 
-def test_empty_period_is_nodata_with_warning(s1_db, tmp_path):
+def test_empty_period_is_nodata_with_warning(s1_db, tmp_path, composite):
     folder, _ = s1_db
     for p in folder.glob("2021-07-*.tif"):
         p.unlink()
     with pytest.warns(EmptyPeriodWarning, match="period C"):
-        out = _composite(folder, tmp_path / "c.tif")
+        out = composite(folder, tmp_path / "c.tif")
     x = read_composite(out)
     assert np.isnan(x[2]).all() and np.isfinite(x[1]).all()
     with rasterio.open(count_path(out)) as ds:
         assert ds.read(3).max() == 0 and ds.dtypes[0] == "uint16"
 
 
-def test_layout_and_band_order(s1_db, tmp_path):
+def test_layout_and_band_order(s1_db, tmp_path, composite):
     folder, values = s1_db
-    out = _composite(folder, tmp_path / "c.tif", bands=("VH", "VV"))
+    out = composite(folder, tmp_path / "c.tif", bands=("VH", "VV"))
     periods, bands = composite_layout(out)
     assert periods == ["A", "B", "C", "D"] and bands == ["VH", "VV"]
     with rasterio.open(out) as ds:
@@ -105,19 +101,19 @@ def test_layout_and_band_order(s1_db, tmp_path):
     np.testing.assert_array_equal(only_vv[:, 0], full[:, 1, 1:3, 0:2])
 
 
-def test_linear_input_is_converted_to_db(s1_db, s1_writer, tmp_path):
+def test_linear_input_is_converted_to_db(s1_db, s1_writer, tmp_path, composite):
     folder, values = s1_db
     lin_folder = tmp_path / "lin"
     lin_folder.mkdir()
     for d, v in values.items():
         s1_writer(lin_folder, d, 10 ** (v[0] / 10), 10 ** (v[1] / 10))
-    a = read_composite(_composite(folder, tmp_path / "a.tif"))
-    b = read_composite(_composite(lin_folder, tmp_path / "b.tif", units="linear"))
+    a = read_composite(composite(folder, tmp_path / "a.tif"))
+    b = read_composite(composite(lin_folder, tmp_path / "b.tif", units="linear"))
     np.testing.assert_allclose(a, b, atol=1e-4)
 
 
-def test_composite_written_into_the_input_folder_is_not_an_acquisition(s1_db):
+def test_composite_written_into_the_input_folder_is_not_an_acquisition(s1_db, composite):
     folder, _ = s1_db
-    first = read_composite(_composite(folder, folder / "composite_2021-09-01.tif"))
-    again = read_composite(_composite(folder, folder / "composite_2021-09-01.tif"))
+    first = read_composite(composite(folder, folder / "composite_2021-09-01.tif"))
+    again = read_composite(composite(folder, folder / "composite_2021-09-01.tif"))
     np.testing.assert_array_equal(first, again)
