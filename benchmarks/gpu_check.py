@@ -43,6 +43,18 @@ class Fields(torch.utils.data.Dataset):
         return x, y
 
 
+def cuda_seconds(fn, repeats: int) -> float:
+    """Mean seconds per call of ``fn()`` on the GPU, after 3 warm-up calls."""
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / repeats
+
+
 def conv_peak_tflops(device: torch.device) -> float:
     """Best bf16 3x3 conv throughput over a few shapes, TFLOP/s."""
     best = 0.0
@@ -50,14 +62,7 @@ def conv_peak_tflops(device: torch.device) -> float:
         x = torch.randn(64, ch, px, px, device=device, dtype=torch.bfloat16)
         conv = torch.nn.Conv2d(ch, ch, 3, padding=1, bias=False).to(device, torch.bfloat16)
         with torch.inference_mode():
-            for _ in range(3):
-                conv(x)
-            torch.cuda.synchronize()
-            t0, n = time.perf_counter(), 20
-            for _ in range(n):
-                conv(x)
-            torch.cuda.synchronize()
-        dt = (time.perf_counter() - t0) / n
+            dt = cuda_seconds(lambda conv=conv, x=x: conv(x), 20)
         best = max(best, 2 * 9 * ch * ch * px * px * x.shape[0] / dt / 1e12)
     return best
 
@@ -96,14 +101,7 @@ def main() -> int:
     flops = count_flops(net.cpu(), (1, 8, 2, 256, 256)) * batch.shape[0]
     net = net.to(dev)
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16):
-        for _ in range(3):
-            net(batch)
-        torch.cuda.synchronize()
-        t0, n = time.perf_counter(), 10
-        for _ in range(n):
-            net(batch)
-        torch.cuda.synchronize()
-    dt = (time.perf_counter() - t0) / n
+        dt = cuda_seconds(lambda: net(batch), 10)
     peak = conv_peak_tflops(dev)
     print(
         f"bf16 inference: {batch.shape[0] * 256 * 256 / dt / 1e6:.1f} Mpx/s, "
