@@ -47,8 +47,6 @@ def test_load_errors(tmp_path):
 
 
 def test_demo_preset_valid():
-    if not demo_config_path().is_file():
-        pytest.skip("demo preset not written yet")
     cfg = load_config(demo_config_path())
     assert {"korea", "spain", "france", "netherlands"} <= set(cfg.regions)
 

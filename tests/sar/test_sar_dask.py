@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from distributed import LocalCluster
 
 from cropmap.sar import composite_folder, read_composite
 
 
 @pytest.mark.slow
 def test_dask_scheduler_output_identical(s1_db, tmp_path, tiny_calendar):
-    distributed = pytest.importorskip("distributed")
     folder, _ = s1_db
     serial = composite_folder(folder, tiny_calendar, tmp_path / "a.tif", units="db", block_rows=2)
-    with distributed.LocalCluster(
+    with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
         seen = []
@@ -33,7 +33,6 @@ def test_dask_scheduler_output_identical(s1_db, tmp_path, tiny_calendar):
 
 @pytest.mark.slow
 def test_dask_local_worker_processes_output_identical(s1_db, tmp_path, tiny_calendar):
-    pytest.importorskip("distributed")
     folder, _ = s1_db
     serial = composite_folder(folder, tiny_calendar, tmp_path / "a.tif", units="db", block_rows=3)
     dask_out = composite_folder(

@@ -1,36 +1,17 @@
-"""Fixtures for transfer tests: a tiny model with the Recurrent U-Net's parameter groups."""
+"""Fixtures for transfer tests: a tiny Recurrent U-Net with the real parameter groups."""
 
 from __future__ import annotations
 
 import pytest
+from torch import nn
+
+from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
 
 
-def _tiny_unet(in_channels: int):
-    """A small stand-in with encoder/bottleneck/decoder/head names, or the real model."""
-    import torch
-    from torch import nn
-
-    try:  # prefer the real model once cropmap.models provides it
-        from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
-
-        cfg = UNetConfig(in_channels=in_channels, widths=(4, 8, 8, 8), bottleneck=8)
-        return RecurrentUNet(cfg), RecurrentUNet.FIRST_CONV
-    except ImportError:
-        pass
-
-    class Tiny(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = nn.Sequential(nn.Conv2d(in_channels, 4, 3, padding=1), nn.ReLU())
-            self.bottleneck = nn.Conv2d(4, 4, 1)
-            self.decoder = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.ReLU())
-            self.head = nn.Conv2d(4, 1, 1)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, C, H, W)
-            h = self.encoder(x.flatten(0, 1)).unflatten(0, x.shape[:2]).amax(1)
-            return self.head(self.decoder(self.bottleneck(h)))
-
-    return Tiny(), "encoder.0.weight"
+def _tiny_unet(in_channels: int) -> tuple[nn.Module, str]:
+    """A Recurrent U-Net with widths (4, 8, 8, 8) and its first-conv weight key."""
+    cfg = UNetConfig(in_channels=in_channels, widths=(4, 8, 8, 8), bottleneck=8)
+    return RecurrentUNet(cfg), RecurrentUNet.FIRST_CONV
 
 
 @pytest.fixture
