@@ -54,6 +54,11 @@ class ConfigError(CropmapError, ValueError):
     """A configuration file or option is invalid."""
 
 
+class EmptyInputError(CropmapError, ValueError):
+    """An input yields nothing to map: every calendar period is empty, or the target
+    class is in no parcel. Failing beats writing an all-nodata or all-background result."""
+
+
 class CropmapWarning(UserWarning):
     """Root of cropmap's warnings."""
 

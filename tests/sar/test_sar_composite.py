@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from cropmap.errors import EmptyPeriodWarning
+from cropmap.errors import ConfigError, EmptyInputError, EmptyPeriodWarning
 from cropmap.sar import (
     composite_folder,
     composite_layout,
@@ -85,6 +85,34 @@ def test_empty_period_is_nodata_with_warning(s1_db, tmp_path, composite):
     assert np.isnan(x[2]).all() and np.isfinite(x[1]).all()
     with rasterio.open(count_path(out)) as ds:
         assert ds.read(3).max() == 0 and ds.dtypes[0] == "uint16"
+    with rasterio.open(out) as ds:
+        assert ds.tags()["EMPTY_PERIODS"] == "1"
+        assert ds.tags()["EMPTY_PERIOD_NAMES"] == "C"
+
+
+def test_full_input_records_no_empty_period(s1_db, tmp_path, composite):
+    folder, _ = s1_db
+    with rasterio.open(composite(folder, tmp_path / "c.tif")) as ds:
+        assert ds.tags()["EMPTY_PERIODS"] == "0"
+        assert ds.tags().get("EMPTY_PERIOD_NAMES", "") == ""  # GDAL drops empty tags
+
+
+def test_wrong_year_fails_without_touching_the_earlier_composite(s1_db, tmp_path, composite):
+    folder, _ = s1_db
+    out = composite(folder, tmp_path / "c.tif")
+    before = (out.read_bytes(), count_path(out).read_bytes())
+    with pytest.raises(EmptyInputError, match=r"season year 2020 .*pass --year 2021"):
+        composite(folder, out, year=2020)
+    assert (out.read_bytes(), count_path(out).read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.count.tif", "c.tif", "s1"]
+
+
+def test_unreachable_scheduler_is_one_clear_line(s1_db, tmp_path, composite):
+    folder, _ = s1_db
+    with pytest.raises(ConfigError, match="cannot reach Dask scheduler") as err:
+        composite(folder, tmp_path / "c.tif", scheduler="tcp://127.0.0.1:9")
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "c.tif").exists()
 
 
 def test_layout_and_band_order(s1_db, tmp_path, composite):

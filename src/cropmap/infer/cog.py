@@ -24,7 +24,8 @@ from rasterio.windows import Window
 
 from cropmap.errors import RasterWriteError
 from cropmap.io.atomic import atomic_path
-from cropmap.io.raster import env, profile_for
+from cropmap.io.gdal import MAP_WRITE_CACHE_MB, gdal_env
+from cropmap.io.raster import profile_for
 
 #: Probability scale of band 1: ``p = value / PROB_SCALE``.
 PROB_SCALE = 254
@@ -39,8 +40,6 @@ COG_OPTIONS: dict[str, Any] = {
     "OVERVIEW_RESAMPLING": "NEAREST",
     "BIGTIFF": "IF_SAFER",
 }
-#: GDAL block cache while writing (MB): a few strips of tiles, never the whole map.
-WRITE_CACHE_MB = 256
 
 
 def quantize(prob: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -104,15 +103,14 @@ def open_map(
         ):
             strip_path = Path(tdir) / "strips.tif"
             with (
-                env(),
-                rasterio.Env(GDAL_CACHEMAX=WRITE_CACHE_MB),
+                gdal_env(MAP_WRITE_CACHE_MB),
                 rasterio.open(strip_path, "w", **profile) as dst,
             ):
                 for i, name in enumerate(descriptions, start=1):
                     dst.set_band_description(i, name)
                 dst.update_tags(**{k: str(v) for k, v in tags.items()})
                 yield MapWriter(dst)
-            with env(), rasterio.Env(GDAL_CACHEMAX=WRITE_CACHE_MB):
+            with gdal_env(MAP_WRITE_CACHE_MB):
                 rasterio.shutil.copy(strip_path, final_tmp, driver="COG", **COG_OPTIONS)
     except RasterWriteError:
         raise

@@ -15,50 +15,16 @@ runs with one intra-op thread per worker.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from cropmap.errors import ConfigError
 from cropmap.infer.tiles import Plan, RowResult, predict_row_task
 from cropmap.infer.windows import Win
+from cropmap.io.cluster import dask_client, n_workers_of
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def dask_client(n_workers: int = 0, scheduler: str | None = None) -> Iterator[Any]:
-    """A Dask client: to ``scheduler`` if given, else to a new ``LocalCluster``.
-
-    The local cluster has ``n_workers`` single-threaded processes and no dashboard; it is
-    closed on exit (a client to an existing scheduler only disconnects).
-    """
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="5s")
-        except OSError as exc:
-            raise ConfigError(f"cannot reach Dask scheduler {scheduler!r}: {exc}") from exc
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    if n_workers < 1:
-        raise ConfigError(f"dask_workers must be at least 1, got {n_workers}")
-    with (
-        LocalCluster(
-            n_workers=n_workers,
-            processes=True,
-            threads_per_worker=1,
-            dashboard_address=None,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
 
 
 def dask_rows(
@@ -79,14 +45,16 @@ def dask_rows(
         scheduler: address of an existing scheduler.
         rows: the window grid, only to report progress in windows.
         report: called with the number of windows finished after each row.
+
+    Raises:
+        ConfigError: the scheduler cannot be reached, or ``n_workers`` < 1.
     """
     from distributed import as_completed
 
     if plan.threads is None:
         plan = replace(plan, threads=1)
     with dask_client(n_workers, scheduler) as client:
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or n_workers)
-        in_flight = 2 * n_workers
+        in_flight = 2 * n_workers_of(client, n_workers)
         pending: dict[Any, int] = {}
         done: dict[int, RowResult] = {}
         submitted = 0

@@ -123,7 +123,7 @@ class FolderSource:
 
     def read(self, window: Window, bands: Sequence[str]) -> np.ndarray:
         """Composite the window: ``(T, C, h, w)`` float32 dB, NaN nodata."""
-        from cropmap.sar.composite import composite_block
+        from cropmap.sar.block import composite_block
 
         values, _ = composite_block(self._plan, window, self._reader)
         arr = values.reshape(len(self.periods), len(self.bands), *values.shape[-2:])

@@ -21,10 +21,8 @@ from scipy.special import expit, softmax
 from cropmap.infer.engines import Engine, ModelInfo, get_engine
 from cropmap.infer.sources import Source, SourceSpec, open_cached
 from cropmap.infer.windows import Win, blend_weights, window_rows
+from cropmap.io.gdal import PREDICT_CACHE_MB, gdal_env
 from cropmap.models.time_padding import pad_time
-
-#: GDAL block cache while predicting, in MB (GDAL's default, 5% of RAM, grows with reads).
-READ_CACHE_MB = 256
 
 
 @dataclass(frozen=True)
@@ -152,8 +150,8 @@ def predict_row_task(plan: Plan, index: int) -> RowResult:
 
 
 def read_env() -> rasterio.Env:
-    """GDAL settings of prediction: the block cache capped at :data:`READ_CACHE_MB`."""
-    return rasterio.Env(GDAL_CACHEMAX=READ_CACHE_MB)
+    """GDAL settings of prediction (see :data:`cropmap.io.gdal.PREDICT_CACHE_MB`)."""
+    return gdal_env(PREDICT_CACHE_MB)
 
 
 class RowAccumulator:

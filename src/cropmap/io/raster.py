@@ -19,6 +19,7 @@ from rasterio.errors import RasterioIOError
 
 from cropmap.errors import CropmapError, RasterReadError, RasterWriteError
 from cropmap.io.atomic import atomic_path
+from cropmap.io.gdal import gdal_env
 
 #: Default profile of every GeoTIFF cropmap writes: tiled 256 x 256, DEFLATE.
 DEFAULT_PROFILE: dict[str, Any] = {
@@ -32,13 +33,10 @@ DEFAULT_PROFILE: dict[str, Any] = {
     "BIGTIFF": "IF_SAFER",
 }
 
-#: GDAL options set in one place for every read and write.
-GDAL_ENV: dict[str, Any] = {"GDAL_NUM_THREADS": "ALL_CPUS", "GDAL_TIFF_INTERNAL_MASK": True}
-
 
 def env() -> rasterio.Env:
-    """Return the rasterio environment cropmap runs GDAL in."""
-    return rasterio.Env(**GDAL_ENV)
+    """The rasterio environment cropmap runs GDAL in (see :mod:`cropmap.io.gdal`)."""
+    return gdal_env()
 
 
 def open_raster(path: str | os.PathLike) -> rasterio.DatasetReader:

@@ -1,44 +1,47 @@
-"""Compositing a Sentinel-1 time series by phenology calendar, window by window.
+"""Compositing a Sentinel-1 time series by phenology calendar: the single-process driver.
 
 Output (see docs/architecture.md): one float32 GeoTIFF with T x C bands, period-major
 (``P1_VV, P1_VH, P2_VV, ...``), dB, nodata NaN, tags ``CALENDAR`` (JSON), ``PERIODS``,
-``BANDS``, ``UNITS=dB``; and ``<stem>.count.tif`` (uint16, T bands: per pixel, the number
-of acquisitions of each period valid in every band). The scene is processed in blocks of
-rows across all dates, so memory stays bounded whatever the scene size.
+``BANDS``, ``UNITS=dB``, ``EMPTY_PERIODS`` (count) and ``EMPTY_PERIOD_NAMES``; and
+``<stem>.count.tif`` (uint16, T bands: per pixel, the number of acquisitions of each
+period valid in every band). The scene is processed in blocks of rows across all dates,
+so memory stays bounded whatever the scene size.
+
+The unit of work (:func:`~cropmap.sar.block.composite_block`) lives in
+:mod:`cropmap.sar.block`; windows run here in one process, or on Dask workers through
+:mod:`cropmap.sar.dask_driver`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rasterio
 from rasterio.windows import Window
 
-from cropmap.errors import DateParseError, EmptyPeriodWarning
+from cropmap.io.gdal import COMPOSITE_CACHE_MB, gdal_env
 from cropmap.io.raster import open_writer, profile_for
+from cropmap.sar.block import (
+    CompositePlan,
+    block_rows_for,
+    composite_block,
+    infer_season_year,
+    plan_composite,
+    row_windows,
+)
 from cropmap.sar.calendars import Calendar, load_calendar
+from cropmap.sar.dask_driver import run_blocks_dask
 from cropmap.sar.layout import band_names, composite_layout, count_path, read_composite
-from cropmap.sar.reducers import Average, make_reducer
-from cropmap.sar.stack import S1Stack, StackReader, open_stack
+from cropmap.sar.reducers import Average
+from cropmap.sar.stack import StackReader, open_stack
 
 log = logging.getLogger(__name__)
-
-#: GDAL block cache while compositing, in MB: GDAL's default (5 % of RAM) would keep
-#: every input window read so far and dominate memory.
-GDAL_CACHE_MB = 64
-
-#: Memory a block's median stacks may take, in bytes (blocks get fewer rows beyond it).
-BLOCK_BUDGET_BYTES = 256 * 1024 * 1024
 
 Progress = Callable[[int, int], None]
 
@@ -49,129 +52,11 @@ __all__ = [
     "composite_folder",
     "composite_layout",
     "count_path",
+    "infer_season_year",
     "plan_composite",
     "read_composite",
+    "row_windows",
 ]
-
-
-@dataclass(frozen=True)
-class CompositePlan:
-    """Which acquisitions feed which period: everything a worker needs besides the files."""
-
-    stack: S1Stack
-    calendar: Calendar
-    season_year: int
-    members: tuple[tuple[int, ...], ...]  # per period, indices into stack.acquisitions
-    average: Average = "linear"
-
-    @property
-    def n_periods(self) -> int:
-        """T, the number of periods."""
-        return len(self.members)
-
-    def period_dates(self) -> dict[str, list[str]]:
-        """Acquisition dates (ISO) of every period."""
-        acqs = self.stack.acquisitions
-        return {
-            p.name: [acqs[i].date.isoformat() for i in idx]
-            for p, idx in zip(self.calendar.periods, self.members, strict=True)
-        }
-
-
-def infer_season_year(calendar: Calendar, dates: Sequence[dt.date]) -> int:
-    """The season start year that puts the most acquisitions inside the calendar's periods.
-
-    Raises:
-        DateParseError: no acquisition falls in any period of any candidate year.
-    """
-    years = range(min(d.year for d in dates) - 1, max(d.year for d in dates) + 1)
-    best, best_n = None, 0
-    for y in years:
-        n = sum(calendar.period_of(d, y) is not None for d in dates)
-        if n > best_n:
-            best, best_n = y, n
-    if best is None:
-        raise DateParseError(
-            f"no acquisition ({min(dates)}..{max(dates)}) falls in any period of calendar "
-            f"{calendar.name!r} ({calendar.periods[0].start}..{calendar.periods[-1].end}); "
-            "check the calendar or the dates"
-        )
-    return best
-
-
-def plan_composite(
-    stack: S1Stack, calendar: Calendar, year: int | None = None, average: Average = "linear"
-) -> CompositePlan:
-    """Assign acquisitions to periods; warn about periods without any acquisition.
-
-    Warns:
-        EmptyPeriodWarning: a period has no acquisition (its composite is all nodata).
-    """
-    season = year if year is not None else infer_season_year(calendar, stack.dates)
-    if year is None:
-        log.info("calendar %s: season year %d chosen from the dates", calendar.name, season)
-    members: list[list[int]] = [[] for _ in calendar.periods]
-    for i, acq in enumerate(stack.acquisitions):
-        k = calendar.period_of(acq.date, season)
-        if k is not None:
-            members[k].append(i)
-    for p, (a, b), idx in zip(calendar.periods, calendar.ranges(season), members, strict=True):
-        if not idx:
-            warnings.warn(
-                f"period {p.name} ({a}..{b}) of calendar {calendar.name!r} has no acquisition; "
-                "its composite bands are all nodata",
-                EmptyPeriodWarning,
-                stacklevel=3,
-            )
-    return CompositePlan(stack, calendar, season, tuple(tuple(m) for m in members), average)
-
-
-def composite_block(
-    plan: CompositePlan, window: Window, reader: StackReader | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Composite one window over all periods.
-
-    Returns:
-        ``(values, count)``: float32 ``(T*C, h, w)`` dB with NaN nodata (period-major)
-        and uint16 ``(T, h, w)`` valid observations per period.
-    """
-    own = reader is None
-    reader = reader or StackReader(plan.stack)
-    try:
-        C = len(plan.stack.bands)
-        h, w = int(window.height), int(window.width)
-        values = np.empty((plan.n_periods * C, h, w), dtype=np.float32)
-        count = np.zeros((plan.n_periods, h, w), dtype=np.uint16)
-        for t, (period, idx) in enumerate(zip(plan.calendar.periods, plan.members, strict=True)):
-            red = make_reducer(period.reducer, (C, h, w), plan.average)
-            for i in idx:
-                v = reader.read(plan.stack.acquisitions[i], window, red.domain)
-                red.add(v)
-                count[t] += np.isfinite(v).all(axis=0)
-            values[t * C : (t + 1) * C] = red.result()
-        return values, count
-    finally:
-        if own:
-            reader.close()
-
-
-def row_windows(height: int, width: int, rows: int) -> list[Window]:
-    """Full-width windows of ``rows`` rows covering the grid."""
-    return [Window(0, r, width, min(rows, height - r)) for r in range(0, height, rows)]
-
-
-def _block_rows(plan: CompositePlan, block_rows: int) -> int:
-    C, W = len(plan.stack.bands), plan.stack.grid.width
-    worst = max(
-        (
-            len(m)
-            for p, m in zip(plan.calendar.periods, plan.members, strict=True)
-            if p.reducer == "median"
-        ),
-        default=1,
-    )
-    per_row = max(1, worst) * C * W * 4 + plan.n_periods * C * W * 8
-    return max(1, min(block_rows, BLOCK_BUDGET_BYTES // per_row))
 
 
 def composite_folder(
@@ -223,8 +108,10 @@ def composite_folder(
         The composite's path.
 
     Raises:
+        EmptyInputError: no acquisition falls in any period (e.g. a wrong ``year``);
+            nothing is written and an earlier output at ``out_path`` stays as it was.
         RasterReadError, DateParseError, GridMismatchError, UnitsError, CalendarError,
-        RasterWriteError.
+        RasterWriteError, ConfigError (an unreachable Dask scheduler).
     """
     cal = load_calendar(calendar)
     stack = open_stack(
@@ -240,7 +127,7 @@ def composite_folder(
     )
     plan = plan_composite(stack, cal, year, average)
     g = stack.grid
-    windows = row_windows(g.height, g.width, _block_rows(plan, block_rows))
+    windows = row_windows(g.height, g.width, block_rows_for(plan, block_rows))
     C = len(stack.bands)
     tags = {
         "CALENDAR": json.dumps(cal.to_dict()),
@@ -251,6 +138,8 @@ def composite_folder(
         "SEASON_YEAR": plan.season_year,
         "PERIOD_DATES": json.dumps(plan.period_dates()),
         "MEAN_AVERAGED_IN": average,
+        "EMPTY_PERIODS": len(plan.empty_periods),
+        "EMPTY_PERIOD_NAMES": ",".join(plan.empty_periods),
     }
     prof = profile_for(
         width=g.width,
@@ -274,7 +163,7 @@ def composite_folder(
     )
     out_path = Path(out_path)
     with (
-        bounded_cache(),
+        gdal_env(COMPOSITE_CACHE_MB),
         open_writer(out_path, prof, band_names(cal.period_names, stack.bands), tags) as dst,
         open_writer(
             count_path(out_path),
@@ -321,19 +210,12 @@ def _compression(name: str) -> dict[str, Any]:
     return {"compress": name}
 
 
-def bounded_cache() -> rasterio.Env:
-    """A rasterio environment with GDAL's block cache capped at :data:`GDAL_CACHE_MB`."""
-    return rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 1024 * 1024)
-
-
 def _run_blocks(
     plan: CompositePlan, windows: list[Window], dask_workers: int, scheduler: str | None
 ) -> Iterator[tuple[Window, tuple[np.ndarray, np.ndarray]]]:
     if dask_workers or scheduler:
-        from cropmap.sar.distributed import run_blocks_dask
-
         yield from run_blocks_dask(plan, windows, dask_workers, scheduler)
         return
-    with bounded_cache(), StackReader(plan.stack) as reader:
+    with gdal_env(COMPOSITE_CACHE_MB), StackReader(plan.stack) as reader:
         for win in windows:
             yield win, composite_block(plan, win, reader)

@@ -1,0 +1,34 @@
+"""The one home of GDAL settings and of the Dask client."""
+
+from __future__ import annotations
+
+import pytest
+from rasterio._env import get_gdal_config
+
+from cropmap.errors import ConfigError
+from cropmap.io.cluster import dask_client
+from cropmap.io.gdal import COMPOSITE_CACHE_MB, gdal_env
+
+
+def test_cache_is_given_in_mb_and_set_in_bytes():
+    with gdal_env(COMPOSITE_CACHE_MB):
+        assert int(get_gdal_config("GDAL_CACHEMAX")) == COMPOSITE_CACHE_MB * 1024 * 1024
+        assert get_gdal_config("GDAL_NUM_THREADS") == "ALL_CPUS"
+    with gdal_env(200_000):  # a size GDAL would read as bytes if passed as MB
+        assert int(get_gdal_config("GDAL_CACHEMAX")) == 200_000 * 1024 * 1024
+
+
+def test_unreachable_scheduler_is_one_line():
+    pytest.importorskip("distributed")
+    with (
+        pytest.raises(ConfigError, match=r"cannot reach Dask scheduler 'tcp://127.0.0.1:9'") as e,
+        dask_client(scheduler="tcp://127.0.0.1:9"),
+    ):
+        pass
+    assert "\n" not in str(e.value) and "--dask-workers" in str(e.value)
+
+
+def test_local_cluster_needs_a_worker():
+    pytest.importorskip("distributed")
+    with pytest.raises(ConfigError, match="--dask-workers must be at least 1"), dask_client(0):
+        pass
