@@ -12,7 +12,7 @@ from cropmap.cli.main import app
 from cropmap.errors import ModelFileError, PatchStoreError
 from cropmap.evaluate.evaluate import evaluate, predict_dataset
 from cropmap.models.registry import load_model
-from cropmap.train.baseline import train_baseline
+from cropmap.train.forest_fit import train_baseline
 from cropmap.train.store import train_on_store, unet_for_store
 from cropmap.train.trainer import TrainConfig
 

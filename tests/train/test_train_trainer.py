@@ -130,3 +130,25 @@ def test_cosine_schedule_decays_lr(tmp_path, toy_data):
     cfg = fast_cfg(max_epochs=2, scheduler="none", lr=1e-3)
     flat = train_model(small_model(), train, val, cfg, tmp_path / "f", META)
     assert [r["lr"] for r in flat.history] == pytest.approx([1e-3, 1e-3])
+
+
+def test_training_runs_in_train_mode_after_an_earlier_eval(tmp_path, toy_data):
+    """train_model returns its model in eval mode; a second call (LP_FT's phase 2) must
+    train with dropout and batch norm in training mode again."""
+    train, val = toy_data
+    torch.manual_seed(0)
+    model = RecurrentUNet(UNetConfig(widths=(8, 16, 16, 16), bottleneck=32, dropout=0.3))
+    first = train_model(model, train, val, fast_cfg(max_epochs=1), tmp_path / "a", META)
+    assert not first.model.training  # what a later phase receives
+    seen: list[tuple[bool, bool]] = []
+    drop = first.model.encoder[0].drop
+    bn = first.model.encoder[0].conv1[1]
+
+    def record(mod, args):  # noqa: ANN001 - forward pre-hook
+        if torch.is_grad_enabled():  # training steps only, not validation
+            seen.append((drop.training, bn.training))
+
+    handle = drop.register_forward_pre_hook(record)
+    train_model(first.model, train, val, fast_cfg(max_epochs=1), tmp_path / "b", META)
+    handle.remove()
+    assert seen and all(d and b for d, b in seen)

@@ -121,7 +121,7 @@ def baseline(
     """
     from rich.console import Console
 
-    from cropmap.train.baseline import train_baseline
+    from cropmap.train.forest_fit import train_baseline
 
     with Console(stderr=True).status("fitting the random forest"):
         rf, _ = train_baseline(

@@ -88,8 +88,8 @@ def predict_forest(
     model: Any, meta: ModelMeta, store: Any, split: str, *, n_periods: int | None = None
 ) -> Iterator[PatchPrediction]:
     """Yield per-patch target probabilities of a random-forest model over a store split."""
+    from cropmap.data.access import select_bands
     from cropmap.models.random_forest import pixel_features
-    from cropmap.train.baseline import select_bands
 
     fill = meta.norm.get("mean", {})
     target = meta.target_index
@@ -137,7 +137,7 @@ def evaluate_model(
         The :meth:`SegmentationMetrics.compute` figures plus ``split``, ``n_patches``,
         ``n_periods`` and ``kind``.
     """
-    from cropmap.train.baseline import open_store
+    from cropmap.data.access import open_store
 
     store = open_store(patches)
     _check_store(meta, store, n_periods)

@@ -17,7 +17,7 @@ _EXPORTS = {
     "pad_time": "cropmap.train.chronological",
     "LOSSES": "cropmap.train.losses",
     "make_loss": "cropmap.train.losses",
-    "train_baseline": "cropmap.train.baseline",
+    "train_baseline": "cropmap.train.forest_fit",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -17,11 +17,42 @@ import lightning as L
 import torch
 from torch import nn
 
-from cropmap.evaluate.metrics import SegmentationMetrics
 from cropmap.train.chronological import ChronologicalSchedule, chronological_batch
 from cropmap.train.losses import make_loss
 
 log = logging.getLogger("cropmap.train.trainer")
+
+
+class TargetIoU(nn.Module):
+    """IoU of the target class accumulated over a whole split (validation during training).
+
+    Pixel counts are summed over every batch before the ratio is taken (torchmetrics,
+    summed across processes under DDP); ``ignore_index`` pixels are skipped. The full
+    metric set lives in :mod:`cropmap.evaluate.metrics`, a layer above training.
+    """
+
+    def __init__(self, n_classes: int, target_index: int = 1, ignore_index: int = 255) -> None:
+        super().__init__()
+        from torchmetrics.classification import MulticlassJaccardIndex
+
+        self.target_index = target_index
+        self.jaccard = MulticlassJaccardIndex(
+            num_classes=n_classes, average="none", ignore_index=ignore_index
+        )
+
+    def update_logits(self, logits: torch.Tensor, target: torch.Tensor) -> None:
+        """Add logits ``(B, 1 or K, H, W)`` (sigmoid or softmax) and labels ``(B, H, W)``."""
+        # two classes: sigmoid(z) > 0.5, i.e. z > 0
+        preds = (logits[:, 0] > 0).long() if logits.shape[1] == 1 else logits.argmax(dim=1)
+        self.jaccard.update(preds.reshape(-1), target.reshape(-1).long())
+
+    def target_iou(self) -> float:
+        """IoU of the target class over everything added since the last reset."""
+        return float(self.jaccard.compute()[self.target_index])
+
+    def reset(self) -> None:
+        """Forget everything added."""
+        self.jaccard.reset()
 
 
 class EpochLog(L.Callback):
@@ -82,8 +113,8 @@ class SegmentationModule(L.LightningModule):
             ignore_index=cfg.ignore_index,
         )
         self._t_start: float | None = None
-        self.val_metrics = SegmentationMetrics(
-            classes, target_index=target_index, ignore_index=cfg.ignore_index
+        self.val_metrics = TargetIoU(
+            max(len(classes), 2), target_index=target_index, ignore_index=cfg.ignore_index
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cropmap.data.access import open_store
 from cropmap.errors import PatchStoreError
 from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
-from cropmap.train.baseline import meta_from_manifest, open_store
+from cropmap.train.forest_fit import meta_from_manifest
 from cropmap.train.trainer import TrainConfig, TrainResult, train_model
 
 log = logging.getLogger(__name__)

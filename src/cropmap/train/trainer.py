@@ -212,6 +212,10 @@ def train_model(
     train_dl = torch.utils.data.DataLoader(train_data, shuffle=True, **loader_kw)
     val_dl = torch.utils.data.DataLoader(val_ds, shuffle=False, **loader_kw)
 
+    # train_model returns its model in eval mode; a later phase (LP_FT) or a caller's
+    # eval() must not leave dropout and batch norm in inference mode while training
+    # (Lightning keeps the modes it finds). Frozen batch norms are put back per epoch.
+    model.train()
     module = SegmentationModule(model, cfg, meta.classes, meta.target_index)
     best_cb = ModelCheckpoint(
         dirpath=ckpt_dir,

@@ -10,22 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from cropmap.data.access import open_store, select_bands
 from cropmap.errors import PatchStoreError
 from cropmap.models.random_forest import IGNORE, RandomForestBaseline, pixel_features
 from cropmap.models.registry import ModelMeta, save_model
 
 log = logging.getLogger(__name__)
-
-
-def select_bands(x: np.ndarray, store_bands: Sequence[str], bands: Sequence[str]) -> np.ndarray:
-    """Channels ``bands`` of ``x`` ``(T, C, H, W)`` whose channels are ``store_bands``."""
-    missing = [b for b in bands if b not in store_bands]
-    if missing:
-        raise PatchStoreError(
-            f"band(s) {missing} not in the patch store (bands: {list(store_bands)}); "
-            f"pass --features {','.join(store_bands)}"
-        )
-    return x[:, [list(store_bands).index(b) for b in bands]]
 
 
 def meta_from_manifest(manifest: Any, bands: Sequence[str]) -> ModelMeta:
@@ -41,13 +31,6 @@ def meta_from_manifest(manifest: Any, bands: Sequence[str]) -> ModelMeta:
         target=str(manifest.target),
         region=getattr(manifest, "region", None),
     )
-
-
-def open_store(patches: Any) -> Any:
-    """A :class:`cropmap.data.PatchStore` from a path (or the store itself)."""
-    from cropmap.data import PatchStore
-
-    return patches if isinstance(patches, PatchStore) else PatchStore(patches)
 
 
 def collect_pixels(
