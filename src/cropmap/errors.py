@@ -59,6 +59,10 @@ class EmptyInputError(CropmapError, ValueError):
     class is in no parcel. Failing beats writing an all-nodata or all-background result."""
 
 
+class CrsError(CropmapError, ValueError):
+    """A raster's CRS does not fit the operation (e.g. degrees where metres are needed)."""
+
+
 class CropmapWarning(UserWarning):
     """Root of cropmap's warnings."""
 

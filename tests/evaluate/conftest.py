@@ -85,3 +85,40 @@ def write_store(root: Path, n: int = 8, size: int = 32, seed: int = 0) -> Path:
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     return write_store(tmp_path / "store")
+
+
+def write_map(
+    path: Path,
+    classes: np.ndarray,
+    *,
+    crs: str = "EPSG:32652",
+    pixel_m: float = 10.0,
+    origin: tuple[float, float] = (300000.0, 4000000.0),
+    class_names: str = "other,rice",
+    cog: bool = False,
+) -> Path:
+    """A cropmap map (band 1 probability, band 2 class; 255 nodata) from a class array."""
+    import rasterio
+    import rasterio.shutil
+    from rasterio.transform import from_origin
+
+    from cropmap.io.raster import write_geotiff
+
+    cls = np.asarray(classes, np.uint8)
+    prob = np.where(cls == 255, 255, np.where(cls == 1, 200, 30)).astype(np.uint8)
+    tags = {"CLASSES": class_names, "TARGET": class_names.split(",")[1], "THRESHOLD": 0.5}
+    transform = from_origin(origin[0], origin[1], pixel_m, pixel_m)
+    tmp = path.with_name(path.stem + "_strips.tif") if cog else path
+    write_geotiff(tmp, np.stack([prob, cls]), crs=crs, transform=transform, nodata=255, tags=tags)
+    if cog:
+        rasterio.shutil.copy(
+            tmp, path, driver="COG", OVERVIEWS="AUTO", OVERVIEW_RESAMPLING="NEAREST"
+        )
+        tmp.unlink()
+    return path
+
+
+@pytest.fixture
+def make_map() -> object:
+    """Factory: ``make_map(path, classes (H, W) uint8, crs=..., pixel_m=10, ...)``."""
+    return write_map

@@ -9,8 +9,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from cropmap.evaluate.mapped import MappedArea
 
 
 @contextlib.contextmanager
@@ -88,13 +92,19 @@ def predict(
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Address of a running Dask scheduler (tcp://host:8786)."
     ),
+    preview: bool = typer.Option(
+        False, "--preview", help="Also write a PNG quick-look beside the map (OUT with .png)."
+    ),
 ) -> None:
     """Map a whole raster with a model: sliding windows, blended, written as a COG.
 
-    Band 1: target probability (uint8, p x 254); band 2: class; 255 = nodata.
+    Band 1: target probability (uint8, p x 254); band 2: class; 255 = nodata. Beside it:
+    OUT.qml (QGIS style) and OUT.class.vrt (the class band with a colour table). Prints the
+    mapped area of the target crop in hectares.
 
     Example: cropmap predict runs/korea/model data/spain/composite.tif --out maps/spain.tif
     """
+    from cropmap.evaluate.mapped import mapped_area
     from cropmap.infer import predict_raster
 
     with _pixel_progress("predicting") as tick:
@@ -118,6 +128,19 @@ def predict(
             progress=tick,
         )
     typer.echo(f"wrote {path} (COG: probability x254, class; 255 = nodata)")
+    _report_area(mapped_area(path), path if preview else None)
+
+
+def _report_area(area: MappedArea, preview_of: Path | None) -> None:
+    """Print the mapped target area (a warning in a geographic CRS); write the preview."""
+    if area.pixel_area_ha is None:
+        typer.secho(f"warning: {area.path} is in a geographic CRS: no area", err=True, fg="yellow")
+    typer.echo(area.summary())
+    if preview_of is not None:
+        from cropmap.evaluate.preview import write_preview
+
+        png = write_preview(preview_of, preview_of.with_suffix(".png"), area=area)
+        typer.echo(f"wrote {png}")
 
 
 def export(
@@ -146,15 +169,19 @@ def parcels(
         None, "--threshold", help="For class_threshold (default: the map's threshold)."
     ),
 ) -> None:
-    """Per-parcel mean probability, class and valid-pixel fraction of a map.
+    """Per-parcel area (ha), mean probability, class and valid-pixel fraction of a map.
+
+    Prints the number and area (ha) of parcels whose majority class is the target crop.
 
     Example: cropmap parcels maps/spain.tif data/spain/parcels.gpkg --out maps/spain_parcels.gpkg
     """
+    from cropmap.evaluate.mapped import mapped_area, parcel_area_summary
     from cropmap.infer import parcel_stats
 
     with _pixel_progress("parcels"):
         path = parcel_stats(map_path, parcels_path, out, threshold=threshold)
     typer.echo(f"wrote {path}")
+    typer.echo(parcel_area_summary(path, target=mapped_area(map_path).target))
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ import typer
 from cropmap import __version__
 
 #: Command-group modules, in the order their commands appear in ``--help``.
-COMMAND_GROUPS = ("simulate", "data", "model", "infer", "experiment")
+COMMAND_GROUPS = ("simulate", "data", "model", "infer", "results", "experiment")
 
 app = typer.Typer(
     name="cropmap",

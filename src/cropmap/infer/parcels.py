@@ -7,8 +7,9 @@ pixels, valid pixels, probability sum and per-class counts. Memory is one strip 
 few numbers per parcel, whatever the map's size. Parcels are reprojected to the map's
 CRS for the computation; the output keeps the parcels' own geometry and CRS.
 
-Output columns (beside the input's): ``n_pixels`` (pixel centres inside the parcel),
-``valid_fraction`` (share of them with a prediction), ``prob_mean`` (mean target
+Output columns (beside the input's): ``area_ha`` (the polygon's area in hectares, in the
+map's CRS, or in the parcel's UTM zone for a geographic map), ``n_pixels`` (pixel centres
+inside the parcel), ``valid_fraction`` (share of them with a prediction), ``prob_mean`` (mean target
 probability over valid pixels, 0..1), ``class_majority`` (most frequent class index),
 ``class_threshold`` (1 when ``prob_mean >= threshold``, two-class maps), ``class_name``
 (name of ``class_majority``). Parcels without any valid pixel get NaN / -1.
@@ -139,6 +140,7 @@ def parcel_stats(
         valid_fraction = valid / count
     majority = np.where(valid > 0, per_class.argmax(axis=0), -1)
     out = gdf.copy()
+    out["area_ha"] = _area_ha(geoms)
     out["n_pixels"] = count
     out["valid_fraction"] = valid_fraction
     out["prob_mean"] = prob_mean
@@ -149,6 +151,19 @@ def parcel_stats(
         out.to_file(tmp, driver="GPKG", layer=out_path.stem)
     log.info("wrote %s (%d parcels, %d without pixels)", out_path, n, empty)
     return out_path
+
+
+def _area_ha(geoms: object) -> np.ndarray:
+    """Polygon areas in hectares: in the map's CRS if projected, else in a UTM zone."""
+    crs = geoms.crs  # type: ignore[attr-defined]
+    if crs is None:
+        return np.full(len(geoms), np.nan)  # type: ignore[arg-type]
+    if crs.is_geographic:
+        geoms = geoms.to_crs(geoms.estimate_utm_crs())  # type: ignore[attr-defined]
+        factor = 1.0
+    else:
+        factor = float(crs.axis_info[0].unit_conversion_factor)
+    return geoms.area.to_numpy() * factor**2 / 10_000.0  # type: ignore[attr-defined]
 
 
 def _usable(geom: object) -> bool:

@@ -30,6 +30,7 @@ from cropmap.infer.cog import NODATA, open_map, quantize
 from cropmap.infer.engines import ENGINES, ModelInfo, model_info, models_api
 from cropmap.infer.sources import Source, SourceSpec
 from cropmap.infer.tiles import Plan, RowAccumulator, RowResult, predict_row, read_env
+from cropmap.io.style import write_class_styles
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,9 @@ def predict_raster(
 
     Returns:
         ``out_path``. Band 1: probability (uint8, ``p * 254``, 255 nodata); band 2: class
-        (uint8, 255 nodata); input CRS and transform; internal overviews.
+        (uint8, 255 nodata); input CRS and transform; internal overviews. Beside it, the
+        class band's style: ``<stem>.qml`` (QGIS) and ``<stem>.class.vrt`` (a paletted
+        GDAL view), see :mod:`cropmap.io.style`.
 
     Raises:
         ModelFileError: the model does not fit the input (bands, periods).
@@ -228,5 +231,13 @@ def predict_raster(
             row0, probs, valid = acc.pop(until)
             if probs.shape[1]:
                 out.write_rows(row0, *finalize(probs, valid, info, threshold))
+    write_class_styles(
+        out_path,
+        info.classes,
+        width=width,
+        height=height,
+        crs_wkt=source.crs.to_wkt() if source.crs is not None else "",
+        transform=source.transform,
+    )
     log.info("wrote %s (%d x %d px, %d windows)", out_path, width, height, n_windows)
     return Path(out_path)

@@ -1,0 +1,88 @@
+"""CLI commands that make a map readable: ``area`` (stratified estimate) and ``preview``.
+
+Thin wiring over :mod:`cropmap.evaluate.area_io` and :mod:`cropmap.evaluate.preview`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def _split(values: str | None) -> list[str] | None:
+    if values is None:
+        return None
+    out = [v.strip() for v in values.split(",") if v.strip()]
+    if not out:
+        from cropmap.errors import ConfigError
+
+        raise ConfigError(f"--target-values {values!r}: give one or more comma-separated values")
+    return out
+
+
+def area(
+    map_path: Path = typer.Argument(..., help="Map written by `cropmap predict` (projected CRS)."),
+    reference: Path = typer.Argument(
+        ..., help="Reference sample: points or parcels (any vector format, any CRS)."
+    ),
+    column: str = typer.Option("class", "--column", help="Column with the reference class."),
+    target_values: str | None = typer.Option(
+        None,
+        "--target-values",
+        help="Comma-separated column values that mean the target crop (e.g. rice,paddy); "
+        "all others are 'other'. Without it, values must be map class names or indices.",
+    ),
+    layer: str | None = typer.Option(None, "--layer", help="Layer of a multi-layer file."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Also write the results as .csv or .json."
+    ),
+) -> None:
+    """Area of each class with a 95% confidence interval (Olofsson et al. 2014).
+
+    The map's classes are the strata (their pixel counts the weights); each reference unit
+    (a point, or a parcel's representative point) gives one map class and one reference
+    class. Prints the error matrix in counts and area proportions, user's, producer's and
+    overall accuracy with 95% CIs, and the stratified area of each class in hectares.
+
+    Example: cropmap area maps/korea.tif data/korea/parcels.gpkg --column crop
+    --target-values rice --out maps/korea_area.csv
+    """
+    import warnings
+
+    from cropmap.errors import CropmapWarning
+    from cropmap.evaluate.area_io import estimate_area, format_table, write_estimate
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CropmapWarning)
+        est = estimate_area(
+            map_path, reference, column=column, target_values=_split(target_values), layer=layer
+        )
+    for w in caught:
+        typer.secho(f"warning: {w.message}", err=True, fg="yellow")
+    typer.echo(format_table(est))
+    if out is not None:
+        typer.echo(f"wrote {write_estimate(est, out)}")
+
+
+def preview(
+    map_path: Path = typer.Argument(..., help="Map written by `cropmap predict`."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Output PNG (default: the map's name with .png)."
+    ),
+) -> None:
+    """Write a small PNG quick-look of a map: classes, legend with hectares, extent in metres.
+
+    Example: cropmap preview maps/korea.tif --out maps/korea.png
+    """
+    from cropmap.evaluate.mapped import mapped_area
+    from cropmap.evaluate.preview import write_preview
+
+    png = out if out is not None else Path(map_path).with_suffix(".png")
+    typer.echo(f"wrote {write_preview(map_path, png, area=mapped_area(map_path))}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to ``app``."""
+    app.command("area")(area)
+    app.command("preview")(preview)
