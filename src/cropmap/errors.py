@@ -63,6 +63,10 @@ class CrsError(CropmapError, ValueError):
     """A raster's CRS does not fit the operation (e.g. degrees where metres are needed)."""
 
 
+class OptionError(ConfigError):
+    """A command-line option has an invalid value (the CLI names option, value, accepted)."""
+
+
 class CropmapWarning(UserWarning):
     """Root of cropmap's warnings."""
 

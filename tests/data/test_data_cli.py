@@ -29,13 +29,28 @@ def test_cli_chain(tmp_path):
     run = CliRunner().invoke
     r = run(
         app,
-        ["composite", str(s1), str(tmp_path / "c.tif"), "-c", "spain-rice", "--units", "linear"],
+        [
+            "composite",
+            str(s1),
+            "-o",
+            str(tmp_path / "c.tif"),
+            "-c",
+            "spain-rice",
+            "--units",
+            "linear",
+        ],
     )
     assert r.exit_code == 0, r.output
     assert (tmp_path / "c.count.tif").exists()
     r = run(
         app,
-        ["rasterize", str(tmp_path / "p.gpkg"), str(tmp_path / "c.tif"), str(tmp_path / "l.tif")],
+        [
+            "rasterize",
+            str(tmp_path / "p.gpkg"),
+            str(tmp_path / "c.tif"),
+            "-o",
+            str(tmp_path / "l.tif"),
+        ],
     )
     assert r.exit_code == 0 and "2/2 parcels" in r.output, r.output
     r = run(
@@ -44,6 +59,7 @@ def test_cli_chain(tmp_path):
             "patches",
             str(tmp_path / "c.tif"),
             str(tmp_path / "l.tif"),
+            "--out",
             str(tmp_path / "store"),
             "--size",
             "20",

@@ -79,7 +79,7 @@ def test_cli_train_baseline_evaluate(store, tmp_path):
         [
             "baseline",
             str(store),
-            "--features",
+            "--bands",
             "VH",
             "--out",
             str(tmp_path / "rf"),
@@ -98,7 +98,7 @@ def test_cli_train_baseline_evaluate(store, tmp_path):
         [
             "train",
             str(store),
-            "--features",
+            "--bands",
             "VH",
             "--out",
             str(tmp_path / "m"),

@@ -40,20 +40,20 @@ def _rewrite(path: Path, *, crs=None, transform=None, data=None, descriptions=No
 
 
 def missing_folder(s: Path):
-    return ["composite", s / "nope", "OUT", "-c", "korea-rice"], r"nope"
+    return ["composite", s / "nope", "-o", "OUT", "-c", "korea-rice"], r"nope"
 
 
 def truncated_tiff(s: Path):
     f = _first(s, 3)
     data = f.read_bytes()
     f.write_bytes(data[: len(data) // 3])
-    return ["composite", s / "s1", "OUT", "-c", "korea-rice"], rf"read.*{f.name}"
+    return ["composite", s / "s1", "-o", "OUT", "-c", "korea-rice"], rf"read.*{f.name}"
 
 
 def not_a_raster(s: Path):
     f = _first(s, 2)
     f.write_text("date,value\n2022-05-01,3\n")
-    return ["composite", s / "s1", "OUT", "-c", "korea-rice"], rf"read.*{f.name}"
+    return ["composite", s / "s1", "-o", "OUT", "-c", "korea-rice"], rf"read.*{f.name}"
 
 
 def wrong_band_count(s: Path):
@@ -61,31 +61,31 @@ def wrong_band_count(s: Path):
     with rasterio.open(f) as ds:
         arr = ds.read(1)[None]
     _rewrite(f, data=arr, descriptions=["VV"])
-    return ["composite", s / "s1", "OUT", "-c", "korea-rice"], rf"{f.name}.*VH|VH.*{f.name}"
+    return ["composite", s / "s1", "-o", "OUT", "-c", "korea-rice"], rf"{f.name}.*VH|VH.*{f.name}"
 
 
 def unknown_band_names(s: Path):
     f = _first(s, 1)
     _rewrite(f, descriptions=["HH", "HV"])
-    return ["composite", s / "s1", "OUT", "-c", "korea-rice"], rf"{f.name}.*HH"
+    return ["composite", s / "s1", "-o", "OUT", "-c", "korea-rice"], rf"{f.name}.*HH"
 
 
 def unparseable_date(s: Path):
     f = _first(s, 4)
     _rewrite(f)  # drops the date tags the simulator writes
     f.rename(f.with_name("scene_without_date.tif"))
-    return ["composite", s / "s1", "OUT", "-c", "korea-rice"], "scene_without_date.tif"
+    return ["composite", s / "s1", "-o", "OUT", "-c", "korea-rice"], "scene_without_date.tif"
 
 
 def duplicate_dates(s: Path):
     f = _first(s, 4)
     twin = f.with_name(f"S1A_IW_{f.stem.replace('-', '')}_copy.tif")
     twin.write_bytes(f.read_bytes())
-    return ["composite", s / "s1", "OUT", "-c", "korea-rice"], rf"(?i)duplicate.*{f.stem}"
+    return ["composite", s / "s1", "-o", "OUT", "-c", "korea-rice"], rf"(?i)duplicate.*{f.stem}"
 
 
 def linear_declared_db(s: Path):
-    return ["composite", s / "s1", "OUT", "-c", "korea-rice", "--units", "db"], r"(?i)linear"
+    return ["composite", s / "s1", "-o", "OUT", "-c", "korea-rice", "--units", "db"], r"(?i)linear"
 
 
 def db_declared_linear(s: Path):
@@ -93,13 +93,13 @@ def db_declared_linear(s: Path):
         with rasterio.open(f) as ds:
             arr = (10 * np.log10(ds.read())).astype("float32")
         _rewrite(f, data=arr)
-    return ["composite", s / "s1", "OUT", "-c", "korea-rice", "--units", "linear"], r"(?i)db"
+    return ["composite", s / "s1", "-o", "OUT", "-c", "korea-rice", "--units", "linear"], r"(?i)db"
 
 
 def mixed_crs(s: Path):
     f = _first(s, 5)
     _rewrite(f, crs="EPSG:32651")
-    return ["composite", s / "s1", "OUT", "-c", "korea-rice"], rf"{f.name}.*(?i:crs|align)"
+    return ["composite", s / "s1", "-o", "OUT", "-c", "korea-rice"], rf"{f.name}.*(?i:crs|align)"
 
 
 def mixed_resolution(s: Path):
@@ -108,7 +108,7 @@ def mixed_resolution(s: Path):
         arr = ds.read()[:, ::2, ::2].copy()
         t = ds.transform
     _rewrite(f, data=arr, transform=Affine(t.a * 2, 0, t.c, 0, t.e * 2, t.f))
-    return ["composite", s / "s1", "OUT", "-c", "korea-rice"], rf"{f.name}"
+    return ["composite", s / "s1", "-o", "OUT", "-c", "korea-rice"], rf"{f.name}"
 
 
 def mixed_extent(s: Path):
@@ -116,7 +116,7 @@ def mixed_extent(s: Path):
     with rasterio.open(f) as ds:
         t = ds.transform
     _rewrite(f, transform=Affine(t.a, 0, t.c + 100, 0, t.e, t.f))
-    return ["composite", s / "s1", "OUT", "-c", "korea-rice"], rf"{f.name}"
+    return ["composite", s / "s1", "-o", "OUT", "-c", "korea-rice"], rf"{f.name}"
 
 
 # -- calendars -----------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def overlapping_periods(s: Path):
             {"name": "b", "start": "05-20", "end": "06-30", "reducer": "mean", "stage": "x"},
         ],
     )
-    return ["composite", s / "s1", "OUT", "-c", cal], r"(?i)overlap|starts before"
+    return ["composite", s / "s1", "-o", "OUT", "-c", cal], r"(?i)overlap|starts before"
 
 
 def unsorted_periods(s: Path):
@@ -150,18 +150,18 @@ def unsorted_periods(s: Path):
             {"name": "jun", "start": "06-01", "end": "06-30", "reducer": "mean", "stage": "x"},
         ],
     )
-    return ["composite", s / "s1", "OUT", "-c", cal], r"(?i)chronological order.*jun.*jul"
+    return ["composite", s / "s1", "-o", "OUT", "-c", cal], r"(?i)chronological order.*jun.*jul"
 
 
 def unknown_reducer(s: Path):
     cal = _calendar(
         s, [{"name": "a", "start": "05-01", "end": "05-31", "reducer": "mode", "stage": "x"}]
     )
-    return ["composite", s / "s1", "OUT", "-c", cal], r"mode.*median|median.*mode"
+    return ["composite", s / "s1", "-o", "OUT", "-c", cal], r"mode.*median|median.*mode"
 
 
 def unknown_preset(s: Path):
-    return ["composite", s / "s1", "OUT", "-c", "korea-wheat"], r"korea-wheat.*korea-rice"
+    return ["composite", s / "s1", "-o", "OUT", "-c", "korea-wheat"], r"korea-wheat.*korea-rice"
 
 
 # -- vectors -------------------------------------------------------------------------------
@@ -181,6 +181,7 @@ def empty_vector(s: Path):
         "rasterize",
         _vector(s, gdf),
         s / "composite.tif",
+        "--out",
         "OUT",
     ], r"bad.gpkg.*(?i:empty|no (parcel|feature))"
 
@@ -189,7 +190,7 @@ def vector_without_crs(s: Path):
     import geopandas as gpd
 
     gdf = gpd.read_file(s / "parcels.gpkg").set_crs(None, allow_override=True)
-    return ["rasterize", _vector(s, gdf), s / "composite.tif", "OUT"], r"(?i)crs"
+    return ["rasterize", _vector(s, gdf), s / "composite.tif", "-o", "OUT"], r"(?i)crs"
 
 
 def missing_class_column(s: Path):
@@ -197,7 +198,7 @@ def missing_class_column(s: Path):
 
     gdf = gpd.read_file(s / "parcels.gpkg").rename(columns={"crop": "cultivar"})
     path = _vector(s, gdf)
-    return ["rasterize", path, s / "composite.tif", "OUT"], r"crop.*cultivar"
+    return ["rasterize", path, s / "composite.tif", "-o", "OUT"], r"crop.*cultivar"
 
 
 def vector_outside_raster(s: Path):
@@ -205,7 +206,7 @@ def vector_outside_raster(s: Path):
 
     gdf = gpd.read_file(s / "parcels.gpkg")
     gdf["geometry"] = gdf.translate(50_000, 0)
-    return ["rasterize", _vector(s, gdf), s / "composite.tif", "OUT"], r"(?i)overlap|outside"
+    return ["rasterize", _vector(s, gdf), s / "composite.tif", "-o", "OUT"], r"(?i)overlap|outside"
 
 
 # -- writes --------------------------------------------------------------------------------
@@ -215,7 +216,7 @@ def output_folder_is_a_file(s: Path):
     blocker = s / "blocker"
     blocker.write_text("a file where a folder should be")
     out = blocker / "composite.tif"
-    return ["composite", s / "s1", out, "-c", "korea-rice", "--units", "linear"], r"blocker"
+    return ["composite", s / "s1", "-o", out, "-c", "korea-rice", "--units", "linear"], r"blocker"
 
 
 CASES: list = [
@@ -267,7 +268,13 @@ def test_bad_input_gives_one_clear_line_and_loses_nothing(case, scene_copy, run_
 def test_debug_flag_shows_the_traceback(scene_copy, run_cli) -> None:
     with pytest.raises(Exception, match="nope"):
         run_cli(
-            "--debug", "composite", scene_copy / "nope", scene_copy / "o.tif", "-c", "korea-rice"
+            "--debug",
+            "composite",
+            scene_copy / "nope",
+            "-o",
+            scene_copy / "o.tif",
+            "-c",
+            "korea-rice",
         )
 
 
@@ -281,7 +288,7 @@ def test_period_without_acquisition_warns_and_writes_nodata(scene_copy, run_cli)
             f.unlink()
     out = scene_copy / "c.tif"
     code, _, err = run_cli(
-        "composite", scene_copy / "s1", out, "-c", "korea-rice", "--units", "linear"
+        "composite", scene_copy / "s1", "-o", out, "-c", "korea-rice", "--units", "linear"
     )
     assert code == 0, err
     assert re.search(r"(?i)warning.*(P3|period 3|tillering|no acquisition)", err), err
@@ -303,7 +310,7 @@ def test_invalid_geometries_are_repaired_and_counted(scene_copy, run_cli) -> Non
     gdf.to_file(scene_copy / "bowtie.gpkg", driver="GPKG")
     out = scene_copy / "labels2.tif"
     code, stdout, err = run_cli(
-        "rasterize", scene_copy / "bowtie.gpkg", scene_copy / "composite.tif", out
+        "rasterize", scene_copy / "bowtie.gpkg", scene_copy / "composite.tif", "--out", out
     )
     assert code == 0, err
     assert re.search(r"(?i)repaired\D*1\b|1 (invalid )?(geometr|parcel)\w* repaired", stdout + err)
@@ -319,7 +326,7 @@ def test_duplicate_dates_can_be_allowed_explicitly(scene_copy, run_cli) -> None:
     """Two orbits on one day are legitimate when the user says so."""
     duplicate_dates(scene_copy)
     out = scene_copy / "dup.tif"
-    args = ["composite", scene_copy / "s1", out, "-c", "korea-rice", "--units", "linear"]
+    args = ["composite", scene_copy / "s1", "-o", out, "-c", "korea-rice", "--units", "linear"]
     code, _, err = run_cli(*args, "--allow-duplicate-dates")
     assert code == 0, err
     assert out.exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ARGS = ["--features", "VH", "--epochs", "3", "--batch-size", "2", "--seed", "7"]
+ARGS = ["--bands", "VH", "--epochs", "3", "--batch-size", "2", "--seed", "7"]
 ARGS += ["--progress", "none", "--patience", "10"]
 
 

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import typer
 
-
-def _split_list(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    return [t.strip() for t in text.split(",") if t.strip()]
+from cropmap.cli.common import (
+    legacy_out_argument,
+    out_option,
+    parse_bands,
+    parse_list,
+    resolve_out,
+)
 
 
 @contextlib.contextmanager
@@ -50,7 +52,8 @@ def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
 
 def composite(
     s1: Path = typer.Argument(..., help="Folder of per-date GeoTIFFs, or one multi-band stack."),
-    out: Path = typer.Argument(..., help="Output composite GeoTIFF (.count.tif written beside)."),
+    legacy_out: Path | None = legacy_out_argument(),
+    out: Path | None = out_option("Output composite GeoTIFF (.count.tif written beside)."),
     calendar: str = typer.Option(
         ...,
         "--calendar",
@@ -92,9 +95,13 @@ def composite(
     Bands are period-major (P1_VV, P1_VH, P2_VV, ...); OUT's .count.tif holds the number of
     valid acquisitions per period.
 
-    Example: cropmap composite data/korea/s1 data/korea/composite.tif --calendar korea-rice
+    Example: cropmap composite data/korea/s1 --calendar korea-rice --out data/korea/composite.tif
     """
     from cropmap.sar import composite_folder, composite_layout
+
+    out = resolve_out(out, legacy_out, "composite")
+    band_list = parse_bands(bands) or ["VV", "VH"]
+    file_band_list = parse_list(file_bands, "--file-bands")
 
     with _progress("compositing") as tick:
         path = composite_folder(
@@ -102,9 +109,9 @@ def composite(
             calendar,
             out,
             year=year,
-            bands=_split_list(bands) or ("VV", "VH"),
+            bands=band_list,
             units=units,
-            file_bands=_split_list(file_bands),
+            file_bands=file_band_list,
             dates=dates,
             reference=reference,
             align=align,
@@ -133,7 +140,8 @@ def composite(
 def rasterize(
     parcels: Path = typer.Argument(..., help="Parcel vectors (GeoPackage, Shapefile, ...)."),
     grid: Path = typer.Argument(..., help="Raster whose grid the labels take (the composite)."),
-    out: Path = typer.Argument(..., help="Output label GeoTIFF (uint8, 255 = ignore)."),
+    legacy_out: Path | None = legacy_out_argument(),
+    out: Path | None = out_option("Output label GeoTIFF (uint8, 255 = ignore)."),
     class_column: str = typer.Option("crop", "--class-column", help="Column of class names."),
     target: str = typer.Option(
         "rice", "--target", help="Class(es) labelled 1, comma-separated (e.g. rice or barley)."
@@ -148,11 +156,12 @@ def rasterize(
 ) -> None:
     """Rasterize parcels (any CRS, reprojected) onto a composite's grid as labels.
 
-    Example: cropmap rasterize data/korea/parcels.gpkg data/korea/composite.tif data/korea/labels.tif --target rice
+    Example: cropmap rasterize data/korea/parcels.gpkg data/korea/composite.tif --target rice --out data/korea/labels.tif
     """  # noqa: E501
     from cropmap.data import rasterize_parcels
 
-    mapping = dict.fromkeys(_split_list(target) or [], 1)
+    out = resolve_out(out, legacy_out, "rasterize")
+    mapping = dict.fromkeys(parse_list(target, "--target") or [], 1)
     report = rasterize_parcels(
         parcels,
         grid,
@@ -171,7 +180,8 @@ def rasterize(
 def patches(
     composite: Path = typer.Argument(..., help="Composite GeoTIFF."),
     labels: Path = typer.Argument(..., help="Label GeoTIFF on the composite's grid."),
-    out: Path = typer.Argument(..., help="Patch store folder."),
+    legacy_out: Path | None = legacy_out_argument(),
+    out: Path | None = out_option("Patch store folder to write."),
     size: int = typer.Option(256, "--size", help="Patch size in pixels."),
     stride: int | None = typer.Option(None, "--stride", help="Step between patches."),
     split: str = typer.Option("blocks", "--split", help="blocks (spatial) or random."),
@@ -184,16 +194,20 @@ def patches(
 ) -> None:
     """Tile composite + labels into a patch store with spatial train/val/test splits.
 
-    Example: cropmap patches data/korea/composite.tif data/korea/labels.tif data/korea/patches --region korea
+    Example: cropmap patches data/korea/composite.tif data/korea/labels.tif --region korea --out data/korea/patches
     """  # noqa: E501
     from cropmap.data import build_patches
-    from cropmap.errors import ConfigError
+    from cropmap.data.splits import check_fractions
+    from cropmap.errors import OptionError
 
+    out = resolve_out(out, legacy_out, "patches")
     try:
-        fr = [float(f) for f in _split_list(fractions) or []]
+        items = parse_list(fractions, "--fractions", unique=False) or []
+        fr = list(check_fractions([float(f) for f in items]))
     except ValueError:
-        raise ConfigError(
-            f"--fractions must be three numbers like 0.7,0.15,0.15: {fractions}"
+        raise OptionError(
+            f"--fractions: {fractions!r} is invalid; accepted: three numbers >= 0 "
+            "summing to 1 (train,val,test), e.g. 0.7,0.15,0.15"
         ) from None
     with _progress("writing patches") as tick:
         m = build_patches(

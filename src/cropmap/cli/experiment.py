@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
+
+from cropmap.cli.common import (
+    bands_option,
+    deprecated,
+    features_alias,
+    parse_bands,
+    pick_bands,
+)
 
 
 def _quiet(verbose: bool) -> None:
@@ -90,6 +99,23 @@ def demo(
     _run_with_progress(lambda p: run_demo(out, progress=p), out)
 
 
+def _patch_budget(text: str | None) -> int | Literal["all"]:
+    """``--max-patches`` as a count >= 1, or ``"all"`` (None or ``all``)."""
+    from cropmap.errors import OptionError
+
+    if text is None or text.strip().lower() == "all":
+        return "all"
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise OptionError(
+            f"--max-patches: {text!r} is invalid; accepted: a whole number >= 1, or all"
+        )
+    return n
+
+
 def finetune(
     pretrained: Path = typer.Argument(..., help="Pretrained model directory (cropmap train)."),
     patches: Path = typer.Argument(..., help="Patch store of your region (cropmap patches)."),
@@ -97,9 +123,8 @@ def finetune(
     strategy: str = typer.Option(
         "FT_E", "--strategy", "-s", help="RI, FT, FT_E, FT_D, HEAD or LP_FT (docs/transfer.md)."
     ),
-    features: str | None = typer.Option(
-        None, "--features", "-f", help="Bands: VH or VV,VH (default: the pretrained model's)."
-    ),
+    bands: str | None = bands_option("Bands: VH or VV,VH (default: the pretrained model's)."),
+    features: str | None = features_alias(),
     expansion: str = typer.Option(
         "zero", "--expansion", help="New bands' first-layer kernels: zero, copy or mean."
     ),
@@ -110,13 +135,16 @@ def finetune(
     max_time: float | None = typer.Option(None, "--max-time", help="Budget in minutes."),
     lr: float = typer.Option(1e-3, "--lr", help="Learning rate (Adam)."),
     batch_size: int = typer.Option(4, "--batch-size", help="Patches per batch."),
-    n_patches: str = typer.Option("all", "--patches", help="Training patches to use, or all."),
+    max_patches: str | None = typer.Option(
+        None, "--max-patches", help="Use at most this many training patches (default: all)."
+    ),
+    old_patches: str | None = typer.Option(None, "--patches", hidden=True),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each training step."),
 ) -> None:
     """Fine-tune a pretrained model on your region's patches with a transfer strategy.
 
-    Example: cropmap finetune runs/korea/model data/spain/patches --strategy FT_E --features VV,VH --out runs/spain/ft_e
+    Example: cropmap finetune runs/korea/model data/spain/patches --strategy FT_E --bands VV,VH --out runs/spain/ft_e
     """  # noqa: E501
     from cropmap.errors import ConfigError
     from cropmap.transfer import finetune as run_finetune
@@ -125,13 +153,16 @@ def finetune(
     bad = [s for s in source if "=" not in s]
     if bad:
         raise ConfigError(f"--source expects NEW=OLD (e.g. VV=VH), got {bad}")
-    budget = "all" if n_patches == "all" else int(n_patches)
+    if old_patches is not None:
+        deprecated("--patches (a count)", "--max-patches")
+        max_patches = max_patches or old_patches
+    budget = _patch_budget(max_patches)
     res = run_finetune(
         pretrained,
         patches,
         out,
         strategy=strategy,
-        bands=features.split(",") if features else None,
+        bands=parse_bands(pick_bands(bands, features)),
         train={
             "max_epochs": epochs,
             "lr": lr,

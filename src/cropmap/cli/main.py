@@ -23,7 +23,10 @@ app = typer.Typer(
         "Crop maps from Sentinel-1 SAR time series with a Recurrent U-Net, "
         "and transfer learning from label-rich to label-poor regions.\n\n"
         "Typical run: cropmap simulate -> composite -> rasterize -> patches -> train -> "
-        "predict. `cropmap demo` runs the whole transfer study on built-in synthetic data."
+        "predict. `cropmap demo` runs the whole transfer study on built-in synthetic data.\n\n"
+        "Conventions: every command writes where --out/-o says (the positional OUT of "
+        "composite, rasterize and patches is deprecated); band lists are --bands VV,VH; "
+        "a bad option value prints one line and exits with status 2."
     ),
     no_args_is_help=True,
     add_completion=False,

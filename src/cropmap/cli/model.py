@@ -11,19 +11,14 @@ from pathlib import Path
 
 import typer
 
-
-def _bands(text: str | None) -> list[str] | None:
-    if not text:
-        return None
-    return [t.strip().upper() for t in text.replace("|", ",").split(",") if t.strip()]
+from cropmap.cli.common import bands_option, features_alias, parse_bands, pick_bands
 
 
 def train(
     patches: Path = typer.Argument(..., help="Patch store folder (from `cropmap patches`)."),
     out: Path = typer.Option(..., "--out", "-o", help="Model directory to write."),
-    features: str | None = typer.Option(
-        None, "--features", "-f", help="Bands to use: VH or VV,VH (default: all in the store)."
-    ),
+    bands: str | None = bands_option("Bands to use: VH or VV,VH (default: all in the store)."),
+    features: str | None = features_alias(),
     epochs: int = typer.Option(
         40, "--epochs", help="Maximum epochs (early stopping may end sooner)."
     ),
@@ -57,7 +52,7 @@ def train(
 ) -> None:
     """Train a Recurrent U-Net with chronological batch training.
 
-    Example: cropmap train runs/korea/patches --features VH --out runs/korea/model --max-time 10
+    Example: cropmap train runs/korea/patches --bands VH --out runs/korea/model --max-time 10
     """
     import logging
 
@@ -92,7 +87,7 @@ def train(
         resume=resume,
         progress=progress,
     )
-    res = train_on_store(patches, out, bands=_bands(features), cfg=cfg)
+    res = train_on_store(patches, out, bands=parse_bands(pick_bands(bands, features)), cfg=cfg)
     iou = "n/a" if res.best_val_iou is None else f"{res.best_val_iou:.3f}"
     typer.echo(
         f"model written to {res.model_dir}: best val IoU {iou} at epoch {res.best_epoch}, "
@@ -103,9 +98,8 @@ def train(
 def baseline(
     patches: Path = typer.Argument(..., help="Patch store folder (from `cropmap patches`)."),
     out: Path = typer.Option(..., "--out", "-o", help="Model directory to write."),
-    features: str | None = typer.Option(
-        None, "--features", "-f", help="Bands to use: VH or VV,VH (default: all in the store)."
-    ),
+    bands: str | None = bands_option("Bands to use: VH or VV,VH (default: all in the store)."),
+    features: str | None = features_alias(),
     ratio: bool = typer.Option(False, "--ratio", help="Add VH/VV ratio features (VH_dB - VV_dB)."),
     trees: int = typer.Option(100, "--trees", help="Number of trees."),
     max_depth: int = typer.Option(16, "--max-depth", help="Tree depth limit (0 = unlimited)."),
@@ -117,7 +111,7 @@ def baseline(
 ) -> None:
     """Fit the pixel-based random-forest baseline on the train split.
 
-    Example: cropmap baseline runs/spain/patches --features VV,VH --ratio --out runs/spain/rf
+    Example: cropmap baseline runs/spain/patches --bands VV,VH --ratio --out runs/spain/rf
     """
     from rich.console import Console
 
@@ -127,7 +121,7 @@ def baseline(
         rf, _ = train_baseline(
             patches,
             out,
-            bands=_bands(features),
+            bands=parse_bands(pick_bands(bands, features)),
             ratio=ratio,
             n_estimators=trees,
             max_depth=max_depth or None,

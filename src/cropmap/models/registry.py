@@ -98,7 +98,7 @@ class ModelMeta(BaseModel):
             else:
                 problems.append(
                     f"the model takes bands {self.bands} but the input has {bands}; "
-                    f"select them with bands={self.bands} (--features {','.join(self.bands)})"
+                    f"select them with bands={self.bands} (--bands {','.join(self.bands)})"
                 )
         want = self.n_periods
         if n_periods > want:
