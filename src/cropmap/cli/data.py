@@ -6,8 +6,6 @@ the commands so that ``cropmap --help`` stays fast.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
@@ -19,35 +17,7 @@ from cropmap.cli.common import (
     parse_list,
     resolve_out,
 )
-
-
-@contextlib.contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    import warnings
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    from cropmap.errors import CropmapWarning
-
-    with (
-        warnings.catch_warnings(record=True) as caught,
-        Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            transient=True,
-        ) as bar,
-    ):
-        task = bar.add_task(label, total=None)
-
-        def tick(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        warnings.simplefilter("always", CropmapWarning)
-        yield tick
-    for w in caught:  # one clean line per warning, after the bar
-        typer.secho(f"warning: {w.message}", err=True, fg="yellow")
+from cropmap.cli.progress import progress
 
 
 def composite(
@@ -103,7 +73,7 @@ def composite(
     band_list = parse_bands(bands) or ["VV", "VH"]
     file_band_list = parse_list(file_bands, "--file-bands")
 
-    with _progress("compositing") as tick:
+    with progress("composite", unit="windows") as tick:
         path = composite_folder(
             s1,
             calendar,
@@ -209,7 +179,7 @@ def patches(
             f"--fractions: {fractions!r} is invalid; accepted: three numbers >= 0 "
             "summing to 1 (train,val,test), e.g. 0.7,0.15,0.15"
         ) from None
-    with _progress("writing patches") as tick:
+    with progress("patches", unit="patches") as tick:
         m = build_patches(
             composite,
             labels,

@@ -37,28 +37,15 @@ def _quiet(verbose: bool) -> None:
 
 
 def _run_with_progress(run, out: Path) -> None:  # noqa: ANN001 - callable(progress) -> result
-    """Show a rich progress display while ``run(progress)`` works, then a summary."""
+    """Show progress (a bar, or plain lines in a log) while ``run(progress)`` works; summary."""
     from rich.console import Console
     from rich.markdown import Markdown
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from cropmap.cli.progress import progress
+
+    with progress("experiment") as bar:
+        result = run(bar.stage)
     console = Console()
-    with Progress(
-        TextColumn("[bold]{task.fields[stage]:<9}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-    ) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int, desc: str) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(desc, total=max(total, 1), stage=stage)
-            bar.update(tasks[stage], completed=done, total=max(total, 1), description=desc)
-
-        result = run(progress)
     console.print(Markdown((out / "results.md").read_text(encoding="utf-8")))
     t = result.timings
     console.print(

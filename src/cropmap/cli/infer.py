@@ -6,56 +6,15 @@ the commands so that ``cropmap --help`` stays fast.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
+from cropmap.cli.progress import progress
+
 if TYPE_CHECKING:
     from cropmap.evaluate.mapped import MappedArea
-
-
-@contextlib.contextmanager
-def _pixel_progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich bar in pixels, with px/s and time left; warnings printed after it."""
-    import warnings
-
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    from cropmap.errors import CropmapWarning
-
-    with (
-        warnings.catch_warnings(record=True) as caught,
-        Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            TaskProgressColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            transient=True,
-        ) as bar,
-    ):
-        task = bar.add_task(label, total=None, rate="")
-
-        def tick(done: int, total: int) -> None:
-            elapsed = bar.tasks[task].elapsed or 0.0
-            rate = f"{done / elapsed / 1e3:,.1f} kpx/s" if elapsed > 0 else ""
-            bar.update(task, completed=done, total=total, rate=rate)
-
-        warnings.simplefilter("always", CropmapWarning)
-        yield tick
-    for w in caught:
-        typer.secho(f"warning: {w.message}", err=True, fg="yellow")
 
 
 def predict(
@@ -107,7 +66,7 @@ def predict(
     from cropmap.evaluate.mapped import mapped_area
     from cropmap.infer import predict_raster
 
-    with _pixel_progress("predicting") as tick:
+    with progress("predict", unit="px") as tick:
         path = predict_raster(
             model,
             input,
@@ -156,7 +115,7 @@ def export(
     """
     from cropmap.infer import export_onnx
 
-    with _pixel_progress("exporting"):
+    with progress("export"):
         path = export_onnx(model, onnx, window=window)
     typer.echo(f"wrote {path} (max |onnx - torch| <= 1e-4 checked)")
 
@@ -178,7 +137,7 @@ def parcels(
     from cropmap.evaluate.mapped import mapped_area, parcel_area_summary
     from cropmap.infer import parcel_stats
 
-    with _pixel_progress("parcels"):
+    with progress("parcels"):
         path = parcel_stats(map_path, parcels_path, out, threshold=threshold)
     typer.echo(f"wrote {path}")
     typer.echo(parcel_area_summary(path, target=mapped_area(map_path).target))

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from cropmap.cli.common import bands_option, features_alias, parse_bands, pick_bands
+from cropmap.cli.progress import progress as show_progress
 
 
 def train(
@@ -113,11 +114,9 @@ def baseline(
 
     Example: cropmap baseline runs/spain/patches --bands VV,VH --ratio --out runs/spain/rf
     """
-    from rich.console import Console
-
     from cropmap.train.forest_fit import train_baseline
 
-    with Console(stderr=True).status("fitting the random forest"):
+    with show_progress("baseline (random forest)"):
         rf, _ = train_baseline(
             patches,
             out,
@@ -157,7 +156,7 @@ def evaluate(
     suffix = f"_p{periods}" if periods else ""
     json_out = json_out or model / f"eval_{split}{suffix}.json"
     console = Console()
-    with Console(stderr=True).status(f"evaluating on the {split} split"):
+    with show_progress(f"evaluate ({split} split)"):
         rep = run_evaluate(
             model,
             patches,

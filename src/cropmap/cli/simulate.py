@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from cropmap.cli.progress import progress
+
 REGION_NAMES = ("korea", "spain", "france", "netherlands")
 
 
@@ -33,16 +35,9 @@ def simulate(
 
     Example: cropmap simulate --region korea --size 512 --year 2022 --seed 0 --out data/korea
     """
-    from rich.progress import Progress
-
     from cropmap.simulate import simulate_scene
 
-    with Progress(transient=True) as bar:
-        task = bar.add_task(f"simulating {region}", total=None)
-
-        def _tick(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with progress(f"simulate {region}", unit="acquisitions") as tick:
         path = simulate_scene(
             region,
             size,
@@ -53,7 +48,7 @@ def simulate(
             revisit_days=revisit_days,
             defects=defects,
             overwrite=overwrite,
-            progress=_tick,
+            progress=tick,
         )
     n = len(list((path / "s1").glob("*.tif")))
     typer.echo(f"wrote {n} acquisitions, parcels.gpkg and scene.json to {path}")
@@ -93,7 +88,7 @@ def simulate_rf(
 
     from cropmap.simulate.baseline import rf_report
 
-    with Console().status("simulating and training random forests"):
+    with progress("simulate-rf (simulating, training forests)"):
         rows = rf_report(out, size=size, year=year, seed=seed)
     table = Table(title=f"local RF IoU of the target class ({size} px scenes, seed {seed})")
     cols = ("region", "target", "iou_vh", "iou_vvvh", "korea_to_here_vh")
