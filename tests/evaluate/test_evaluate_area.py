@@ -134,3 +134,39 @@ def test_rows_and_dict_round_numbers() -> None:
     d = e.to_dict()
     assert d["error_matrix_counts"][3] == [2, 1, 9, 313]
     assert d["overall_accuracy"] == pytest.approx(e.overall)
+
+
+def test_standard_error_matches_the_spread_of_repeated_samples() -> None:
+    """A known population (200,000 px, 15 % rice; the map omits 12 % of the rice and marks
+    4 % of the rest as rice), 400 stratified random samples of 100 units per stratum.
+
+    The estimator is unbiased (mean within 1 % of the true rice area, while pixel counting
+    is 10 % off) and its standard error equals the spread of the estimates over the
+    repeated samples (ratio within 10 %). The normal 95 % interval covers the truth less
+    often than 95 % here (90 %; 84.5 % with 60 units per stratum, 93 % with 300):
+    the 'other' stratum holds only about 2 % rice, so a sample finds few of it, and the
+    estimate and its standard error are low together. docs/predict.md reports this.
+    """
+    rng = np.random.default_rng(42)
+    n_pix = 200_000
+    truth = (rng.random(n_pix) < 0.15).astype(np.int64)
+    flip = np.where(truth == 1, rng.random(n_pix) < 0.12, rng.random(n_pix) < 0.04)
+    mapped = np.where(flip, 1 - truth, truth)
+    true_rice = truth.sum()
+    strata = [np.flatnonzero(mapped == k) for k in (0, 1)]
+    n_h = np.array([s.size for s in strata])
+    estimates, ses, hits = [], [], 0
+    for _ in range(400):
+        m, r = [], []
+        for k, s in enumerate(strata):
+            m.append(np.full(100, k))
+            r.append(truth[rng.choice(s, size=100, replace=False)])
+        e = stratified_estimate(error_matrix(np.concatenate(m), np.concatenate(r), 2), n_h)
+        estimates.append(e.area_ha[1])
+        ses.append(e.area_ci_ha[1] / Z95)
+        hits += abs(e.area_ha[1] - true_rice) <= e.area_ci_ha[1]
+    assert abs(np.mean(estimates) - true_rice) < 0.01 * true_rice
+    assert abs(n_h[1] - true_rice) > 0.05 * true_rice  # pixel counting is biased here
+    ratio = np.std(estimates, ddof=1) / np.sqrt(np.mean(np.square(ses)))
+    assert 0.9 < ratio < 1.1, ratio
+    assert 0.85 <= hits / 400 <= 0.97, hits

@@ -110,7 +110,7 @@ def test_outputs_csv_and_json(tmp_path: Path) -> None:
         pixel_area_ha=0.01,
         classes=["other", "rice"],
     )
-    rows = list(csv.DictReader(write_estimate(e, tmp_path / "a.csv").open()))
+    rows = list(csv.DictReader(write_estimate(e, tmp_path / "a.csv").read_text().splitlines()))
     assert [r["class"] for r in rows] == ["other", "rice"]
     assert float(rows[1]["area_ha"]) == pytest.approx(17.0)
     assert float(rows[1]["p_ref_rice"]) == pytest.approx(0.08)

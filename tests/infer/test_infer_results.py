@@ -78,6 +78,15 @@ def test_predict_writes_styles_preview_and_area(
     assert "overall accuracy" in r.output and "estimated area proportions" in r.output
     d = json.loads((tmp_path / "area.json").read_text())
     assert d["error_matrix_counts"] == [[2, 2], [2, 2]]
+    # sample: the drawn points lie on pixels of their map class
+    r = runner.invoke(
+        app, ["sample", str(out), "--per-class", "5", "--out", str(tmp_path / "s5.gpkg")]
+    )
+    assert r.exit_code == 0, r.output
+    pts = gpd.read_file(tmp_path / "s5.gpkg")
+    assert sorted(pts["map_class"]) == ["other"] * 5 + ["rice"] * 5
+    idx = [rasterio.transform.rowcol(transform, p.x, p.y) for p in pts.geometry]
+    assert [["other", "rice"][cls[i, j]] for i, j in idx] == list(pts["map_class"])
     # the stratified areas add up to the mapped (valid) area
     total = sum(row["area_ha"] for row in d["per_class"])
     assert abs(total - (cls != 255).sum() * 0.01) < 1e-6

@@ -82,7 +82,33 @@ def preview(
     typer.echo(f"wrote {write_preview(map_path, png, area=mapped_area(map_path))}")
 
 
+def sample(
+    map_path: Path = typer.Argument(..., help="Map written by `cropmap predict`."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output GeoPackage of sample points."),
+    per_class: int = typer.Option(100, "--per-class", help="Sample units per map class."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    labels: Path | None = typer.Option(
+        None,
+        "--labels",
+        help="Label raster on the map's grid (e.g. from `cropmap rasterize`): fills the "
+        "'reference' column. Without it, label the points yourself.",
+    ),
+) -> None:
+    """Stratified random sample of map pixels (per map class), for `cropmap area`.
+
+    Writes pixel centres with a 'map_class' column (and 'reference' with --labels).
+
+    Example: cropmap sample maps/korea.tif --per-class 100 --labels data/korea/labels.tif
+    --out maps/korea_sample.gpkg
+    """
+    from cropmap.evaluate.sample import stratified_sample
+
+    path = stratified_sample(map_path, out, per_class=per_class, seed=seed, labels=labels)
+    typer.echo(f"wrote {path} (up to {per_class} random pixels per map class)")
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
+    app.command("sample")(sample)
     app.command("area")(area)
     app.command("preview")(preview)

@@ -146,7 +146,8 @@ def _check(counts: np.ndarray, mapped: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if unsampled.any():
         raise ConfigError(
             f"map class(es) {np.flatnonzero(unsampled).tolist()} have mapped pixels but no "
-            "reference sample unit; every stratum needs at least 2 (50 or more is advised)"
+            "reference sample unit; sample every stratum (2 units at least for a variance, "
+            "50 or more advised; cropmap sample draws them)"
         )
     return counts, mapped
 
