@@ -9,16 +9,8 @@ from pathlib import Path
 
 import typer
 
-
-def _split(values: str | None) -> list[str] | None:
-    if values is None:
-        return None
-    out = [v.strip() for v in values.split(",") if v.strip()]
-    if not out:
-        from cropmap.errors import ConfigError
-
-        raise ConfigError(f"--target-values {values!r}: give one or more comma-separated values")
-    return out
+from cropmap.cli.common import parse_list
+from cropmap.cli.progress import progress
 
 
 def area(
@@ -48,18 +40,16 @@ def area(
     Example: cropmap area maps/korea.tif data/korea/parcels.gpkg --column crop
     --target-values rice --out maps/korea_area.csv
     """
-    import warnings
-
-    from cropmap.errors import CropmapWarning
     from cropmap.evaluate.area_io import estimate_area, format_table, write_estimate
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CropmapWarning)
+    with progress("area"):
         est = estimate_area(
-            map_path, reference, column=column, target_values=_split(target_values), layer=layer
+            map_path,
+            reference,
+            column=column,
+            target_values=parse_list(target_values, "--target-values"),
+            layer=layer,
         )
-    for w in caught:
-        typer.secho(f"warning: {w.message}", err=True, fg="yellow")
     typer.echo(format_table(est))
     if out is not None:
         typer.echo(f"wrote {write_estimate(est, out)}")
@@ -103,7 +93,8 @@ def sample(
     """
     from cropmap.evaluate.sample import stratified_sample
 
-    path = stratified_sample(map_path, out, per_class=per_class, seed=seed, labels=labels)
+    with progress("sample"):
+        path = stratified_sample(map_path, out, per_class=per_class, seed=seed, labels=labels)
     typer.echo(f"wrote {path} (up to {per_class} random pixels per map class)")
 
 
