@@ -67,6 +67,11 @@ class OptionError(ConfigError):
     """A command-line option has an invalid value (the CLI names option, value, accepted)."""
 
 
+class StacError(CropmapError, ValueError):
+    """A STAC catalogue, search or item is unusable: unreadable catalogue, unknown
+    collection, no item found, bbox outside every item, missing polarisation asset."""
+
+
 class CropmapWarning(UserWarning):
     """Root of cropmap's warnings."""
 

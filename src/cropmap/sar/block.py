@@ -12,6 +12,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from rasterio.windows import Window
@@ -128,7 +129,8 @@ def _all_empty_message(
     stack: S1Stack, calendar: Calendar, season: int, ranges: list[tuple[dt.date, dt.date]]
 ) -> str:
     dates = stack.dates
-    where = stack.acquisitions[0].sources[0].path.parent
+    source = getattr(stack, "source", None)  # a STAC stack names its catalogue
+    where = source or stack.acquisitions[0].sources[0].path.parent
     fits = _best_season_year(calendar, dates)
     hint = (
         f"the dates fit season year {fits}: pass --year {fits} or leave --year out"
@@ -157,7 +159,7 @@ def composite_block(
         and uint16 ``(T, h, w)`` valid observations per period.
     """
     own = reader is None
-    reader = reader or StackReader(plan.stack)
+    reader = reader or open_reader(plan.stack)
     try:
         C = len(plan.stack.bands)
         h, w = int(window.height), int(window.width)
@@ -174,6 +176,13 @@ def composite_block(
     finally:
         if own:
             reader.close()
+
+
+def open_reader(stack: Any) -> Any:
+    """A reader of ``stack``'s acquisitions: the stack's own ``reader()`` if it has one
+    (a STAC stack), else a :class:`~cropmap.sar.stack.StackReader` over its files."""
+    make = getattr(stack, "reader", None)
+    return make() if callable(make) else StackReader(stack)
 
 
 def composite_block_task(plan: CompositePlan, window: Window) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,7 @@ from cropmap.sar.block import (
     CompositePlan,
     block_rows_for,
     composite_block,
+    open_reader,
     infer_season_year,
     plan_composite,
     row_windows,
@@ -39,7 +40,7 @@ from cropmap.sar.calendars import Calendar, load_calendar
 from cropmap.sar.dask_driver import run_blocks_dask
 from cropmap.sar.layout import band_names, composite_layout, count_path, read_composite
 from cropmap.sar.reducers import Average
-from cropmap.sar.stack import StackReader, open_stack
+from cropmap.sar.stack import open_stack
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ __all__ = [
     "plan_composite",
     "read_composite",
     "row_windows",
+    "write_composite",
 ]
 
 
@@ -126,6 +128,48 @@ def composite_folder(
         allow_duplicate_dates=allow_duplicate_dates,
     )
     plan = plan_composite(stack, cal, year, average)
+    return write_composite(
+        plan,
+        out_path,
+        block_rows=block_rows,
+        progress=progress,
+        dask_workers=dask_workers,
+        scheduler=scheduler,
+        compress=compress,
+    )
+
+
+def write_composite(
+    plan: CompositePlan,
+    out_path: str | os.PathLike,
+    *,
+    block_rows: int = 512,
+    progress: Progress | None = None,
+    dask_workers: int = 0,
+    scheduler: str | None = None,
+    compress: str = "zstd",
+    extra_tags: dict[str, Any] | None = None,
+) -> Path:
+    """Composite a planned time series window by window and write it (the folder layout).
+
+    Any stack works whose acquisitions a reader can read: a folder's :class:`S1Stack`,
+    or a STAC stack, whose ``reader()`` method supplies its own (see
+    :func:`~cropmap.sar.block.open_reader`).
+
+    Args:
+        plan: acquisitions per period (see :func:`plan_composite`).
+        out_path: output GeoTIFF; ``<stem>.count.tif`` is written beside it.
+        block_rows: rows per processing window.
+        progress: called as ``progress(done_blocks, total_blocks)``.
+        dask_workers: process windows on a local Dask cluster of this many workers.
+        scheduler: address of a running Dask scheduler.
+        compress: GeoTIFF compression of the outputs.
+        extra_tags: more dataset tags (e.g. the STAC source).
+
+    Returns:
+        The composite's path.
+    """
+    stack, cal, average = plan.stack, plan.calendar, plan.average
     g = stack.grid
     windows = row_windows(g.height, g.width, block_rows_for(plan, block_rows))
     C = len(stack.bands)
@@ -140,6 +184,7 @@ def composite_folder(
         "MEAN_AVERAGED_IN": average,
         "EMPTY_PERIODS": len(plan.empty_periods),
         "EMPTY_PERIOD_NAMES": ",".join(plan.empty_periods),
+        **(extra_tags or {}),
     }
     prof = profile_for(
         width=g.width,
@@ -216,6 +261,6 @@ def _run_blocks(
     if dask_workers or scheduler:
         yield from run_blocks_dask(plan, windows, dask_workers, scheduler)
         return
-    with gdal_env(COMPOSITE_CACHE_MB), StackReader(plan.stack) as reader:
+    with gdal_env(COMPOSITE_CACHE_MB), open_reader(plan.stack) as reader:
         for win in windows:
             yield win, composite_block(plan, win, reader)
