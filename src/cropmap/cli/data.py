@@ -112,12 +112,26 @@ def rasterize(
     grid: Path = typer.Argument(..., help="Raster whose grid the labels take (the composite)."),
     legacy_out: Path | None = legacy_out_argument(),
     out: Path | None = out_option("Output label GeoTIFF (uint8, 255 = ignore)."),
-    class_column: str = typer.Option("crop", "--class-column", help="Column of class names."),
+    class_column: str | None = typer.Option(
+        None,
+        "--class-column",
+        help="Column of class names or codes (default: crop, or the mapping's).",
+    ),
     target: str = typer.Option(
         "rice", "--target", help="Class(es) labelled 1, comma-separated (e.g. rice or barley)."
     ),
-    default: int = typer.Option(0, "--default", help="Value of every other class."),
-    unknown: int = typer.Option(255, "--unknown", help="Value of parcels without a class."),
+    mapping: str | None = typer.Option(
+        None,
+        "--mapping",
+        help="Codes/names -> values: a YAML file or a preset (france-rpg, catalonia-dun, "
+        "netherlands-brp, korea-farmmap); replaces --target.",
+    ),
+    default: int | None = typer.Option(
+        None, "--default", help="Value of every other class (default 0, or the mapping's)."
+    ),
+    unknown: int | None = typer.Option(
+        None, "--unknown", help="Value of parcels without a class (default 255, or the mapping's)."
+    ),
     background: int = typer.Option(
         0, "--background", help="Value outside every parcel (0, or 255 to ignore it)."
     ),
@@ -126,18 +140,20 @@ def rasterize(
 ) -> None:
     """Rasterize parcels (any CRS, reprojected) onto a composite's grid as labels.
 
+    Classes not in the mapping get --default and are listed with their parcel counts.
+
     Example: cropmap rasterize data/korea/parcels.gpkg data/korea/composite.tif --target rice --out data/korea/labels.tif
     """  # noqa: E501
     from cropmap.data import rasterize_parcels
 
     out = resolve_out(out, legacy_out, "rasterize")
-    mapping = dict.fromkeys(parse_list(target, "--target") or [], 1)
+    targets = dict.fromkeys(parse_list(target, "--target") or [], 1)
     report = rasterize_parcels(
         parcels,
         grid,
         out,
         class_column=class_column,
-        mapping=mapping,
+        mapping=mapping or targets,
         default=default,
         unknown=unknown,
         background=background,

@@ -1,9 +1,11 @@
 """Label rasters from parcel vectors, on a composite's grid.
 
 Parcels in any CRS are reprojected onto the grid, repaired when invalid, and burned as
-uint8 class values: ``mapping`` maps class names to values (e.g. ``{"rice": 1}``),
-every other known class gets ``default`` (0), a missing class gets ``unknown`` (255,
-ignored in training), and pixels outside every parcel get ``background``.
+uint8 class values: ``mapping`` maps class names or codes to values (e.g.
+``{"rice": 1}``, or a :class:`~cropmap.data.mappings.ClassMapping` / preset such as
+``france-rpg``), every other known class gets ``default`` (0) and is reported as
+unmapped with its parcel count, a missing class gets ``unknown`` (255, ignored in
+training), and pixels outside every parcel get ``background``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from cropmap.data.mappings import ClassMapping, load_mapping, normalize_class
 from cropmap.errors import DroppedParcelsWarning, VectorError
 from cropmap.io.raster import open_raster, open_writer, profile_for
 from cropmap.io.vector import read_vector
@@ -38,34 +41,64 @@ class RasterizeReport(BaseModel):
     dropped_outside: int = 0
     class_values: dict[str, int] = Field(default_factory=dict)
     pixel_counts: dict[int, int] = Field(default_factory=dict)
+    unmapped: dict[str, int] = Field(default_factory=dict)
+    default: int = 0
 
     def summary(self) -> str:
-        """One-line human summary."""
-        return (
+        """One-line human summary (unmapped classes: the ten most frequent)."""
+        text = (
             f"{self.n_burned}/{self.n_parcels} parcels burned into {self.out_path} "
             f"(dropped: {self.dropped_invalid} invalid, {self.dropped_outside} outside the grid; "
             f"repaired: {self.repaired_invalid}); pixels per value: {self.pixel_counts}"
         )
+        if self.unmapped:
+            top = list(self.unmapped.items())
+            shown = ", ".join(f"{k} {n}" for k, n in top[:10])
+            more = f", and {len(top) - 10} more" if len(top) > 10 else ""
+            text += (
+                f"; {len(top)} classes not in the mapping got {self.default} "
+                f"(parcels: {shown}{more})"
+            )
+        return text
 
 
 def class_values(
     classes: Any, mapping: Mapping[str, int], default: int, unknown: int
-) -> tuple[np.ndarray, dict[str, int]]:
-    """Map a column of class names to uint8 values (case-insensitive, trimmed)."""
-    norm = {str(k).strip().lower(): int(v) for k, v in mapping.items()}
-    for k, v in norm.items():
-        if not 0 <= v <= 255:
+) -> tuple[np.ndarray, dict[str, int], dict[str, int]]:
+    """Map a column of class names or codes to uint8 values.
+
+    Matching ignores case, spaces and accents, and ``236.0`` matches ``236`` (see
+    :func:`~cropmap.data.mappings.normalize_class`).
+
+    Returns:
+        ``(values, seen, unmapped)``: uint8 per parcel; class -> value of every class
+        seen; class -> parcel count of the classes not in ``mapping`` (most frequent
+        first), which got ``default``.
+    """
+    norm: dict[str, int] = {}
+    for k, v in mapping.items():
+        if not 0 <= int(v) <= 255:
             raise VectorError(f"mapping value for {k!r} must be 0..255, got {v}")
+        key = normalize_class(k)
+        if key is not None:
+            norm[key] = int(v)
     out = np.empty(len(classes), dtype=np.uint8)
     seen: dict[str, int] = {}
+    unmapped: dict[str, int] = {}
     for i, c in enumerate(classes):
-        if c is None or (isinstance(c, float) and np.isnan(c)) or str(c).strip() == "":
+        key = normalize_class(c)
+        if key is None:
             out[i] = unknown
             continue
-        key = str(c).strip().lower()
-        out[i] = norm.get(key, default)
-        seen[str(c)] = int(out[i])
-    return out, seen
+        label = str(int(c)) if isinstance(c, float) and c.is_integer() else str(c)
+        if key in norm:
+            out[i] = norm[key]
+        else:
+            out[i] = default
+            unmapped[label] = unmapped.get(label, 0) + 1
+        seen[label] = int(out[i])
+    unmapped = dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0])))
+    return out, seen, unmapped
 
 
 def rasterize_parcels(
@@ -73,10 +106,10 @@ def rasterize_parcels(
     grid_raster: str | os.PathLike,
     out_path: str | os.PathLike,
     *,
-    class_column: str = "crop",
-    mapping: Mapping[str, int] | None = None,
-    default: int = 0,
-    unknown: int = IGNORE,
+    class_column: str | None = None,
+    mapping: Mapping[str, int] | ClassMapping | str | os.PathLike | None = None,
+    default: int | None = None,
+    unknown: int | None = None,
     background: int = 0,
     all_touched: bool = False,
     layer: str | int | None = None,
@@ -88,10 +121,14 @@ def rasterize_parcels(
         vector_path: parcels in any format and CRS geopandas reads.
         grid_raster: raster whose CRS, transform and size define the output grid.
         out_path: output label GeoTIFF.
-        class_column: column holding the class names.
-        mapping: class name -> value (default ``{"rice": 1}``); matching ignores case.
-        default: value of every class not in ``mapping`` (0 = other).
-        unknown: value of parcels without a class (255 = ignore).
+        class_column: column holding the class names or codes (default: the
+            mapping's ``column``, else ``crop``).
+        mapping: class name or code -> value (default ``{"rice": 1}``), or a
+            :class:`~cropmap.data.mappings.ClassMapping`, a preset name
+            (``france-rpg``, ...) or a mapping YAML path; matching ignores case.
+        default: value of every class not in ``mapping`` (default: the mapping's, else
+            0 = other); such classes are reported in ``RasterizeReport.unmapped``.
+        unknown: value of parcels without a class (default: the mapping's, else 255).
         background: value of pixels outside every parcel (0, or 255 to ignore them).
         all_touched: burn every pixel a parcel touches (default: pixel centres inside).
         layer: layer of a multi-layer vector file.
@@ -109,14 +146,21 @@ def rasterize_parcels(
     from rasterio.windows import transform as window_transform
     from shapely import box, make_valid
 
+    cm: ClassMapping | None = None
+    if isinstance(mapping, ClassMapping | str | os.PathLike):
+        cm = load_mapping(mapping)
+        mapping = cm.values
     mapping = {"rice": 1} if mapping is None else mapping
+    class_column = class_column or (cm.column if cm is not None else None) or "crop"
+    default = default if default is not None else (cm.default if cm is not None else 0)
+    unknown = unknown if unknown is not None else (cm.unknown if cm is not None else IGNORE)
     gdf = read_vector(vector_path, layer=layer, columns=[class_column])
     with open_raster(grid_raster) as ds:
         crs, transform, width, height = ds.crs, ds.transform, ds.width, ds.height
     if crs is None:
         raise VectorError(f"grid raster {grid_raster} has no CRS; cannot place parcels on it")
     n = len(gdf)
-    values, seen = class_values(gdf[class_column].tolist(), mapping, default, unknown)
+    values, seen, unmapped = class_values(gdf[class_column].tolist(), mapping, default, unknown)
     gdf = gdf.assign(_value=values)
     geoms = gdf.geometry
     null = geoms.isna() | geoms.is_empty
@@ -158,7 +202,14 @@ def rasterize_parcels(
         nodata=IGNORE,
     )
     with open_writer(
-        out_path, prof, ["label"], {"CLASS_COLUMN": class_column, "MAPPING": dict(mapping)}
+        out_path,
+        prof,
+        ["label"],
+        {
+            "CLASS_COLUMN": class_column,
+            "MAPPING": dict(mapping),
+            "MAPPING_NAME": cm.name if cm is not None else "custom",
+        },
     ) as dst:
         for r in range(0, height, block_rows):
             win = Window(0, r, width, min(block_rows, height - r))
@@ -189,6 +240,8 @@ def rasterize_parcels(
         dropped_invalid=dropped_invalid,
         dropped_outside=dropped_outside,
         class_values=seen,
+        unmapped=unmapped,
+        default=default,
         pixel_counts={int(v): int(c) for v, c in enumerate(counts) if c},
     )
     if dropped_invalid or dropped_outside:
