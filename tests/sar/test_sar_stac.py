@@ -202,9 +202,7 @@ def test_signing_hook_sees_every_item(scene):
         seen.append(item.id)
         return item
 
-    stack = open_stac(
-        scene["catalog"], COLLECTION, CAL, 2022, reference=scene["folder"], sign=sign
-    )
+    stack = open_stac(scene["catalog"], COLLECTION, CAL, 2022, reference=scene["folder"], sign=sign)
     assert sorted(seen) == sorted(i for a in stack.acquisitions for i in a.item_ids)
     with pytest.raises(ConfigError, match="signer 'no_such_module:sign' needs"):
         open_stac(scene["catalog"], COLLECTION, CAL, 2022, bbox=(0, 0, 1, 1),
@@ -268,7 +266,7 @@ def _sparse_catalogue(root: Path, side: int, days: int) -> Path:
         w, s, e, n = to_ll.transform_bounds(x0, 4000000 - side * 10, x0 + side * 10, 4000000)
         geom = {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
         for d in range(days):
-            when = dt.datetime(2022, 6, 2 + 6 * d, 3, tzinfo=dt.timezone.utc)
+            when = dt.datetime(2022, 6, 2 + 6 * d, 3, tzinfo=dt.UTC)
             item = pystac.Item(f"d{d}t{t}", geom, [w, s, e, n], when, {})
             for pol in ("vv", "vh"):
                 item.add_asset(pol, pystac.Asset(str(path), roles=["data"], extra_fields={
@@ -291,9 +289,7 @@ def test_memory_stays_bounded_on_a_large_lazy_mosaic(tmp_path):
     bbox = (300000, 4000000 - side * 10, 300000 + 2 * side * 10, 4000000)
     tracemalloc.start()
     try:
-        stack = open_stac(
-            cat, "big", CAL, 2022, bbox=bbox, bbox_crs="EPSG:32652", chunk_rows=rows
-        )
+        stack = open_stac(cat, "big", CAL, 2022, bbox=bbox, bbox_crs="EPSG:32652", chunk_rows=rows)
         lazy_bytes = sum(v.nbytes for v in stack.data.data_vars.values())
         reader = stack.reader()
         win = Window(0, 0, stack.grid.width, rows)

@@ -18,10 +18,13 @@ from cropmap.cli.common import (
     resolve_out,
 )
 from cropmap.cli.progress import progress
+from cropmap.errors import OptionError
 
 
 def composite(
-    s1: Path = typer.Argument(..., help="Folder of per-date GeoTIFFs, or one multi-band stack."),
+    s1: Path | None = typer.Argument(
+        None, help="Folder of per-date GeoTIFFs, or one multi-band stack (not with --stac)."
+    ),
     legacy_out: Path | None = legacy_out_argument(),
     out: Path | None = out_option("Output composite GeoTIFF (.count.tif written beside)."),
     calendar: str = typer.Option(
@@ -59,18 +62,76 @@ def composite(
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Address of a running Dask scheduler (tcp://host:8786)."
     ),
+    stac: str | None = typer.Option(
+        None, "--stac", help="STAC API URL or static catalog.json to search instead of S1."
+    ),
+    collection: str | None = typer.Option(
+        None, "--collection", help="STAC collection id (e.g. sentinel-1-rtc); with --stac."
+    ),
+    bbox: str | None = typer.Option(
+        None, "--bbox", help="Area W,S,E,N (in --bbox-crs); with --stac (or --reference)."
+    ),
+    bbox_crs: str = typer.Option("EPSG:4326", "--bbox-crs", help="CRS of --bbox."),
+    orbit: str = typer.Option(
+        "any",
+        "--orbit",
+        help="With --stac: any (passes of a day mosaicked), ascending, descending or both "
+        "(relative orbits kept apart).",
+    ),
+    sign: str | None = typer.Option(
+        None,
+        "--sign",
+        help="With --stac: URL-signing hook, planetary-computer or module:function.",
+    ),
 ) -> None:
     """Composite a Sentinel-1 time series by phenology calendar into one T x C GeoTIFF (dB).
 
     Bands are period-major (P1_VV, P1_VH, P2_VV, ...); OUT's .count.tif holds the number of
-    valid acquisitions per period.
+    valid acquisitions per period. With --stac, the season is searched in a STAC catalogue
+    over --bbox and loaded lazily onto a UTM 10 m grid (or --reference's).
 
     Example: cropmap composite data/korea/s1 --calendar korea-rice --out data/korea/composite.tif
     """
-    from cropmap.sar import composite_folder, composite_layout
+    from cropmap.sar import composite_folder
 
-    out = resolve_out(out, legacy_out, "composite")
     band_list = parse_bands(bands) or ["VV", "VH"]
+    if stac is not None:
+        if s1 is not None and out is None and legacy_out is None:
+            s1, legacy_out = None, s1  # `--stac CAT ... OUT.tif`: the one positional is OUT
+        unused = {"S1": s1, "--file-bands": file_bands, "--dates": dates, "--align": align,
+                  "--dask-workers": dask_workers, "--scheduler": scheduler}  # fmt: skip
+        extra = [k for k, v in unused.items() if v]
+        if extra:
+            raise OptionError(f"{extra[0]}: not used with --stac; drop it")
+        if collection is None or year is None:
+            raise OptionError("--stac needs --collection NAME and --year YEAR")
+        out = resolve_out(out, legacy_out, "composite")
+        from cropmap.sar.stac import composite_stac
+
+        with progress("composite from STAC", unit="windows") as tick:
+            path = composite_stac(
+                stac,
+                collection,
+                calendar,
+                out,
+                year=year,
+                bbox=bbox,
+                bbox_crs=bbox_crs,
+                bands=band_list,
+                orbit=orbit,  # type: ignore[arg-type]
+                units=units,
+                reference=reference,
+                resampling=resampling,
+                average=average,  # type: ignore[arg-type]
+                sign=sign,
+                block_rows=block_rows,
+                progress=tick,
+            )
+        _report_composite(path)
+        return
+    if s1 is None:
+        raise OptionError("S1: missing; give a folder of GeoTIFFs (or --stac CATALOG)")
+    out = resolve_out(out, legacy_out, "composite")
     file_band_list = parse_list(file_bands, "--file-bands")
 
     with progress("composite", unit="windows") as tick:
@@ -93,9 +154,14 @@ def composite(
             scheduler=scheduler,
             allow_duplicate_dates=allow_duplicate_dates,
         )
+    _report_composite(path)
+
+
+def _report_composite(path: Path) -> None:
     import json
 
     from cropmap.io.raster import open_raster
+    from cropmap.sar import composite_layout
 
     periods, names = composite_layout(path)
     with open_raster(path) as ds:

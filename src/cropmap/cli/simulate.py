@@ -27,11 +27,17 @@ def simulate(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Delete acquisitions of another scene found in OUT/s1."
     ),
+    stac: bool = typer.Option(
+        False,
+        "--stac",
+        help="Also write the scene as a static STAC catalogue, OUT/stac/catalog.json "
+        "(vv/vh COGs, two items per date), for `cropmap composite --stac`.",
+    ),
 ) -> None:
     """Simulate a Sentinel-1 VV/VH season over parcels of a built-in region.
 
     Writes OUT/s1/<YYYY-MM-DD>.tif (linear sigma0, bands VV, VH), OUT/parcels.gpkg and
-    OUT/scene.json.
+    OUT/scene.json (with --stac also OUT/stac/catalog.json).
 
     Example: cropmap simulate --region korea --size 512 --year 2022 --seed 0 --out data/korea
     """
@@ -52,6 +58,11 @@ def simulate(
         )
     n = len(list((path / "s1").glob("*.tif")))
     typer.echo(f"wrote {n} acquisitions, parcels.gpkg and scene.json to {path}")
+    if stac:
+        from cropmap.simulate.stac_catalog import COLLECTION, write_stac_catalog
+
+        cat = write_stac_catalog(path)
+        typer.echo(f"wrote STAC catalogue {cat} (collection {COLLECTION})")
 
 
 def simulate_plots(

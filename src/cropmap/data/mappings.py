@@ -89,7 +89,9 @@ class ClassMapping(BaseModel):
             if key is None:
                 raise ValueError("an empty code or name cannot be mapped")
             if key in seen and seen[key][1] != val:
-                raise ValueError(f"{seen[key][0]!r} and {k!r} match alike but map to different values")
+                raise ValueError(
+                    f"{seen[key][0]!r} and {k!r} match alike but map to different values"
+                )
             seen[key] = (k, val)
         return v
 

@@ -31,8 +31,8 @@ from cropmap.sar.block import (
     CompositePlan,
     block_rows_for,
     composite_block,
-    open_reader,
     infer_season_year,
+    open_reader,
     plan_composite,
     row_windows,
 )

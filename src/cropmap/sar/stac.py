@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -217,5 +217,3 @@ def composite_stac(
     return write_composite(
         plan, out_path, block_rows=block_rows, progress=progress, compress=compress, extra_tags=tags
     )
-
-

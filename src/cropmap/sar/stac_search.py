@@ -30,7 +30,7 @@ Signer = Callable[[Any], Any]
 
 
 def load_signer(name: str | Signer | None) -> Signer | None:
-    """Resolve a signing hook: a callable, a short name from :data:`SIGNERS`, or ``module:function``.
+    """Resolve a signing hook: a callable, a name from :data:`SIGNERS` or ``module:function``.
 
     The hook receives a ``pystac.Item`` and returns the signed item (or ``None`` after
     signing it in place). Credentials stay with the hook's own package (environment
@@ -86,7 +86,7 @@ def _item_range(item: Any) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    utc = dt.timezone.utc
+    utc = dt.UTC
     a = dt.datetime.combine(start, dt.time.min, utc)
     b = dt.datetime.combine(end, dt.time.max, utc)
     return a, b
@@ -112,8 +112,8 @@ def _search_static(
         if item.collection_id != collection or item.geometry is None:
             continue
         a, b = _item_range(item)
-        a = a if a.tzinfo else a.replace(tzinfo=dt.timezone.utc)
-        b = b if b.tzinfo else b.replace(tzinfo=dt.timezone.utc)
+        a = a if a.tzinfo else a.replace(tzinfo=dt.UTC)
+        b = b if b.tzinfo else b.replace(tzinfo=dt.UTC)
         if b < t0 or a > t1 or not shape(item.geometry).intersects(area):
             continue
         out.append(item)

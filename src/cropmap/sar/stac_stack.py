@@ -150,9 +150,9 @@ def target_geobox(
     the bbox's own CRS if it is UTM, else the WGS 84 UTM zone of its centre) and
     covered by ``resolution`` metre pixels whose edges are multiples of ``resolution``.
     """
+    import pyproj
     from odc.geo.geobox import GeoBox
     from odc.geo.geom import box
-    from pyproj import CRS as ProjCRS
 
     if reference is not None:
         with open_raster(reference) as ds:
@@ -162,7 +162,7 @@ def target_geobox(
         return GeoBox((g.height, g.width), g.affine, g.crs)
     assert bbox is not None  # composite_stac checks it
     if crs == "utm":
-        own = ProjCRS.from_user_input(bbox_crs)
+        own = pyproj.CRS.from_user_input(bbox_crs)
         crs = bbox_crs if own.utm_zone else _utm_crs(bbox4326)
     poly = box(*bbox, crs=bbox_crs).to_crs(crs)
     return GeoBox.from_bbox(poly.boundingbox, crs=crs, resolution=resolution)
@@ -296,9 +296,7 @@ def open_stac_stack(
         acqs, bands, grid, "linear", data, keys, tuple(m[0] for m in meta), source, collection
     )
     resolved = resolve_units(_sample(stack), u, f"{collection} in {source}")
-    return StacStack(
-        acqs, bands, grid, resolved, data, keys, stack.nodata, source, collection
-    )
+    return StacStack(acqs, bands, grid, resolved, data, keys, stack.nodata, source, collection)
 
 
 def _footprint(item: Any) -> Any:

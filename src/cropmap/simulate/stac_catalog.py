@@ -35,7 +35,7 @@ __all__ = ["COLLECTION", "NODATA", "write_stac_catalog"]
 
 def _utc_time(day: dt.date, lon: float) -> dt.datetime:
     """Noon local solar time of ``day`` at longitude ``lon``, in UTC."""
-    noon = dt.datetime.combine(day, dt.time(12, 0), dt.timezone.utc)
+    noon = dt.datetime.combine(day, dt.time(12, 0), dt.UTC)
     return noon - dt.timedelta(hours=lon / 15.0)
 
 
