@@ -236,7 +236,8 @@ def test_cli_stac_error_exits_2(scene, tmp_path, monkeypatch, capsys):
         main()
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert "no item in collection" in err and len(err.strip().splitlines()) == 1
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "no item in collection" in errors[0]
     assert not (tmp_path / "x.tif").exists()
 
 
