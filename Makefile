@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 OUT    ?= runs/demo
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint typecheck layers format bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,17 @@ lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
-test: lint
+# Types of src/ ([tool.mypy] in pyproject.toml). Errors read FILE:LINE: error: MESSAGE [code].
+typecheck: install
+	@echo "== mypy: type check of src/ (config: [tool.mypy] in pyproject.toml)"
+	@$(VENV)/bin/mypy || { echo "mypy failed: fix the FILE:LINE errors above (make typecheck re-runs only this)"; exit 1; }
+
+# Import layers of DESIGN.md ([tool.importlinter] in pyproject.toml).
+layers: install
+	@echo "== lint-imports: imports point down the layers, no loops (config: [tool.importlinter])"
+	@$(VENV)/bin/lint-imports --no-cache || { echo "lint-imports failed: an import above points up a layer or closes a loop (make layers re-runs only this)"; exit 1; }
+
+test: lint typecheck layers
 	$(PY) -m pytest -q
 
 format: install

@@ -29,7 +29,7 @@ def check_fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
             f"split fractions must be three non-negative numbers (train, val, test) "
             f"summing to 1, got {fractions}"
         )
-    return f  # type: ignore[return-value]
+    return f
 
 
 def _allocate(sizes: Sequence[int], order: np.ndarray, fractions: Sequence[float]) -> list[str]:

@@ -25,6 +25,7 @@ REGION_DEFAULTS: dict[str, tuple[str, str]] = {
 }
 
 Budget = int | Literal["all"]
+DEFAULT_BUDGETS: tuple[Budget, ...] = (1, 2, 5, 10, 20, "all")
 
 
 class _Strict(BaseModel):
@@ -105,7 +106,7 @@ class LabelEfficiencySpec(_Strict):
     finetune: str
     test: list[str]
     features: list[str] = Field(default_factory=lambda: ["VH"])
-    budgets: list[Budget] = Field(default_factory=lambda: [1, 2, 5, 10, 20, "all"])
+    budgets: list[Budget] = Field(default_factory=lambda: list(DEFAULT_BUDGETS))
     strategies: list[str] = Field(default_factory=lambda: ["FT_E", "FT", "RI", "RF"])
 
     @field_validator("budgets")

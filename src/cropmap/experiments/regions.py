@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from cropmap.errors import ConfigError
 from cropmap.experiments.config import ExperimentConfig
 from cropmap.io.atomic import atomic_write_text
 
@@ -94,6 +95,8 @@ def prepare_region(cfg: ExperimentConfig, name: str, data_dir: str | Path) -> Re
         simulate_scene(spec.simulate or name, spec.size, spec.year, spec.seed, scene)
         s1_dir, parcels, units = scene / "s1", scene / "parcels.gpkg", "linear"
     else:
+        if spec.parcels is None:  # ExperimentConfig refuses s1_dir without parcels
+            raise ConfigError(f"region {name!r}: s1_dir needs parcels")
         s1_dir, parcels, units = Path(spec.s1_dir), Path(spec.parcels), spec.units
     composite_folder(s1_dir, cfg.calendar_of(name), out.composite, year=spec.year, units=units)
     if spec.s1_dir is None and not spec.keep_scene:

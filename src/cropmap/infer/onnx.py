@@ -102,6 +102,8 @@ def export_onnx(
             )
     except Exception as exc:  # the exporter raises many internal types
         raise ModelFileError(f"ONNX export of {model_dir} failed: {exc}") from exc
+    if program is None:  # only the legacy exporter returns None
+        raise ModelFileError(f"ONNX export of {model_dir} returned no program")
     proto = program.model_proto
     entry = proto.metadata_props.add()
     entry.key, entry.value = "cropmap_model", meta.model_dump_json()

@@ -21,6 +21,7 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 STRIP_ROWS = 1024
 
 
-def _read_parcels(path: Path, crs: object) -> tuple[object, object]:
+def _read_parcels(path: Path, crs: object) -> tuple[Any, Any]:
+    """The parcels as read (GeoDataFrame) and their geometry in ``crs`` (GeoSeries)."""
     import geopandas as gpd
 
     if not path.exists():
@@ -166,7 +168,7 @@ def _area_ha(geoms: object) -> np.ndarray:
     return geoms.area.to_numpy() * factor**2 / 10_000.0  # type: ignore[attr-defined]
 
 
-def _usable(geom: object) -> bool:
+def _usable(geom: Any) -> bool:
     return geom is not None and not geom.is_empty
 
 

@@ -183,6 +183,8 @@ class RowAccumulator:
 
     def pop(self, until: int) -> tuple[int, np.ndarray, np.ndarray]:
         """Remove rows before raster row ``until``: ``(row0, probs (K, n, W), valid)``."""
+        if self.psum is None:
+            raise RuntimeError("RowAccumulator.pop() before any add()")
         n = max(0, min(until - self.top, self.wsum.shape[0]))
         row0 = self.top
         wsum = self.wsum[:n]

@@ -25,7 +25,7 @@ early-season maps are made.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -84,6 +84,7 @@ class EncoderModule(nn.Module):
         self.conv1 = _conv_bn(c_in, width)
         self.drop = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
         self.conv2 = _conv_bn(width, width)
+        self.recur: nn.Conv2d | None
         if recurrence == "conv1x1":
             self.recur = nn.Conv2d(width, width, 1, bias=False)
             nn.init.zeros_(self.recur.weight)
@@ -214,12 +215,17 @@ def fold_batchnorm(model: RecurrentUNet) -> RecurrentUNet:
         if isinstance(mod, nn.Sequential) and len(mod) >= 2:
             conv, bn = mod[0], mod[1]
             if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
-                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                mean, var = bn.running_mean, bn.running_var
+                if mean is None or var is None:  # track_running_stats=False: nothing to fold
+                    continue
+                scale = bn.weight / torch.sqrt(var + bn.eps)
+                kh, kw = conv.kernel_size[:2]
+                pad = conv.padding if isinstance(conv.padding, str) else conv.padding[:2]
                 fused = nn.Conv2d(
                     conv.in_channels,
                     conv.out_channels,
-                    conv.kernel_size,
-                    padding=conv.padding,
+                    (kh, kw),
+                    padding=cast("str | tuple[int, int]", pad),
                     bias=True,
                     device=conv.weight.device,
                     dtype=conv.weight.dtype,
@@ -227,7 +233,8 @@ def fold_batchnorm(model: RecurrentUNet) -> RecurrentUNet:
                 with torch.no_grad():
                     fused.weight.copy_(conv.weight * scale[:, None, None, None])
                     bias = conv.bias if conv.bias is not None else torch.zeros_like(scale)
-                    fused.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
+                    assert fused.bias is not None  # built with bias=True
+                    fused.bias.copy_((bias - mean) * scale + bn.bias)
                 mod[0], mod[1] = fused, nn.Identity()
     return folded
 

@@ -46,7 +46,7 @@ def period_means_db(
     from cropmap.io.raster import band_index
 
     files = sorted(Path(scene_dir, "s1").glob("*.tif"))
-    out = None
+    out: np.ndarray | None = None
     for p, (a, b) in enumerate(ranges):
         sel = [f for f in files if a <= dt.date.fromisoformat(f.stem) <= b]
         for c, band in enumerate(bands):
@@ -66,9 +66,11 @@ def period_means_db(
                 with rasterio.open(files[0]) as ds:
                     shape = (ds.height, ds.width)
                 out = np.full((len(ranges) * len(bands), *shape), np.nan, np.float32)
-            if total is not None:
+            if total is not None and cnt is not None:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     out[p * len(bands) + c] = np.where(cnt > 0, total / np.maximum(cnt, 1), np.nan)
+    if out is None:
+        raise ValueError("period_means_db needs at least one period and one band")
     return out
 
 

@@ -157,8 +157,8 @@ def tessellate(region: RegionSpec, size: int, rng: np.random.Generator) -> Lands
     labels = inverse.reshape(size, size).astype(np.int32)
     # merge slivers (cells cut by zone edges or cross roads) into their largest neighbour
     labels = features.sieve(labels, MIN_PIECE_PX, connectivity=4)
-    kept, labels = np.unique(labels, return_inverse=True)
-    labels = labels.reshape(size, size).astype(np.int32)
+    kept, inverse = np.unique(labels, return_inverse=True)
+    labels = inverse.reshape(size, size).astype(np.int32)
     uniq = uniq[kept]
     cell_zone_full = (uniq // big).astype(np.int64)
     cell_zone = np.where(cell_zone_full >= n_zones, 255, cell_zone_full).astype(np.uint8)

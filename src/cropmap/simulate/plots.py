@@ -83,6 +83,7 @@ def plot_trajectories(scene_dirs: dict[str, Path], out_path: Path) -> Path:
         out_path: PNG to write.
     """
     import matplotlib
+    import matplotlib.dates
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

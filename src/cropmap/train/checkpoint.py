@@ -11,7 +11,7 @@ generator, which is restored, so they repeat too.
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import numpy as np
@@ -30,7 +30,7 @@ def _augment_of(trainer: L.Trainer) -> Any:
 
 def capture(trainer: L.Trainer | None = None) -> dict[str, Any]:
     """The state of every random generator training draws from (checkpoint-safe types)."""
-    np_name, np_keys, *np_rest = np.random.get_state()
+    np_name, np_keys, *np_rest = cast("tuple[Any, ...]", np.random.get_state())
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "python": random.getstate(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch.nn import functional as F
@@ -67,7 +68,7 @@ def dice_loss(
     return (1.0 - (2.0 * inter + smooth) / (denom + smooth)).mean()
 
 
-def bce_dice_loss(logits: torch.Tensor, y: torch.Tensor, **kwargs: object) -> torch.Tensor:
+def bce_dice_loss(logits: torch.Tensor, y: torch.Tensor, **kwargs: Any) -> torch.Tensor:
     """Sum of :func:`bce_loss` and :func:`dice_loss`."""
     return bce_loss(logits, y, **kwargs) + dice_loss(logits, y, **kwargs)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import torch
@@ -19,6 +19,9 @@ from torch import nn
 
 from cropmap.train.chronological import ChronologicalSchedule, chronological_batch
 from cropmap.train.losses import make_loss
+
+if TYPE_CHECKING:
+    from cropmap.models.recurrent_unet import RecurrentUNet
 
 log = logging.getLogger("cropmap.train.trainer")
 
@@ -100,11 +103,13 @@ class SegmentationModule(L.LightningModule):
         target_index: label value of the target crop.
     """
 
-    def __init__(self, model: nn.Module, cfg: Any, classes: list[str], target_index: int = 1):
+    def __init__(
+        self, model: nn.Module, cfg: Any, classes: list[str], target_index: int = 1
+    ) -> None:
         super().__init__()
         self.model = model
         self.cfg = cfg
-        n_steps = int(model.config.n_steps)
+        n_steps = int(cast("RecurrentUNet", model).config.n_steps)  # a Recurrent U-Net
         self.schedule = ChronologicalSchedule(n_steps, cfg.cbt_min_steps, enabled=cfg.cbt)
         self.loss_fn = make_loss(
             cfg.loss,
@@ -138,7 +143,7 @@ class SegmentationModule(L.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         x, y = batch
         n = self.trainer.num_training_batches
-        k = self.schedule.steps_for(batch_idx, n if math.isfinite(n) else None)
+        k = self.schedule.steps_for(batch_idx, int(n) if math.isfinite(n) else None)
         if k < x.shape[1]:
             x = chronological_batch(x, k, self.cfg.time_padding)
         loss = self.loss_fn(self.model(x), y)
@@ -166,6 +171,7 @@ class SegmentationModule(L.LightningModule):
         groups = param_groups(self.model, cfg.lr, cfg.lr_scale)
         if not groups:
             raise ValueError("no trainable parameters: every parameter has requires_grad=False")
+        opt: torch.optim.Optimizer
         if cfg.optimizer == "adam":
             opt = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
         elif cfg.optimizer == "adamw":

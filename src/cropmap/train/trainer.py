@@ -113,17 +113,17 @@ class _Augmented(torch.utils.data.Dataset):
         return self.aug
 
     def __getitem__(self, i: int):
-        self.ensure_augment()
+        aug = self.ensure_augment()
         x, y = self.base[i]
         if self.crop is not None and self.crop < min(y.shape[-2:]):
             h, w = y.shape[-2:]
-            r = int(self.aug.rng.integers(0, h - self.crop + 1))
-            c = int(self.aug.rng.integers(0, w - self.crop + 1))
+            r = int(aug.rng.integers(0, h - self.crop + 1))
+            c = int(aug.rng.integers(0, w - self.crop + 1))
             x, y = (
                 x[..., r : r + self.crop, c : c + self.crop],
                 y[r : r + self.crop, c : c + self.crop],
             )
-        return self.aug(x, y)
+        return aug(x, y)
 
 
 def resolve_precision(cfg: TrainConfig) -> str:
@@ -202,7 +202,7 @@ def train_model(
     train_data = train_ds
     if cfg.augment is not None or cfg.crop_size is not None:
         train_data = _Augmented(train_ds, cfg.augment, cfg.crop_size)
-    loader_kw = {
+    loader_kw: dict[str, Any] = {
         "batch_size": cfg.batch_size,
         "num_workers": cfg.num_workers,
         # workers restart every epoch, seeded from torch's generator (saved in checkpoints),
@@ -239,7 +239,7 @@ def train_model(
         accelerator=cfg.accelerator,
         devices=cfg.devices,
         strategy=cfg.strategy,
-        precision=resolve_precision(cfg),
+        precision=resolve_precision(cfg),  # type: ignore[arg-type]  # Lightning's Literal
         deterministic="warn" if on_cuda and cfg.deterministic else cfg.deterministic,
         callbacks=[
             best_cb,

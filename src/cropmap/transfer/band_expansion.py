@@ -23,10 +23,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, cast, overload
 
 import numpy as np
 
 from cropmap.errors import ModelFileError
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,7 @@ METHODS: dict[str, Callable[[np.ndarray, list[str], str, str | None], np.ndarray
 }
 
 
+@overload
 def expand_first_conv(
     weight: np.ndarray,
     old_bands: Sequence[str],
@@ -73,7 +78,30 @@ def expand_first_conv(
     method: str = DEFAULT_METHOD,
     sources: Mapping[str, str] | None = None,
     scale: float = 1.0,
-) -> np.ndarray:
+) -> np.ndarray: ...
+
+
+@overload
+def expand_first_conv(
+    weight: torch.Tensor,
+    old_bands: Sequence[str],
+    new_bands: Sequence[str],
+    *,
+    method: str = DEFAULT_METHOD,
+    sources: Mapping[str, str] | None = None,
+    scale: float = 1.0,
+) -> torch.Tensor: ...
+
+
+def expand_first_conv(
+    weight: np.ndarray | torch.Tensor,
+    old_bands: Sequence[str],
+    new_bands: Sequence[str],
+    *,
+    method: str = DEFAULT_METHOD,
+    sources: Mapping[str, str] | None = None,
+    scale: float = 1.0,
+) -> np.ndarray | torch.Tensor:
     """Build a first-conv weight for ``new_bands`` from one trained on ``old_bands``.
 
     Args:
@@ -87,14 +115,15 @@ def expand_first_conv(
         scale: factor applied to kernels made for new bands (``copy``/``mean``).
 
     Returns:
-        float32 array ``(O, C_new, kh, kw)``; kernels of shared bands are identical.
+        float32 array ``(O, C_new, kh, kw)`` (a tensor for a tensor input); kernels of
+        shared bands are identical.
 
     Raises:
         ModelFileError: shapes or band lists disagree, a band name repeats, the method
             is unknown, or ``copy`` has no usable source band.
     """
     is_torch = type(weight).__module__.startswith("torch")
-    w = weight.detach().cpu().numpy() if is_torch else np.asarray(weight)
+    w = cast("torch.Tensor", weight).detach().cpu().numpy() if is_torch else np.asarray(weight)
     old, new = list(old_bands), list(new_bands)
     if w.ndim != 4:
         raise ModelFileError(f"first-conv weight must be (O, C, kh, kw), got shape {w.shape}")
@@ -134,7 +163,7 @@ def expand_first_conv(
     if is_torch:
         import torch
 
-        return torch.from_numpy(out).to(dtype=weight.dtype)
+        return torch.from_numpy(out).to(dtype=cast("torch.Tensor", weight).dtype)
     return out
 
 
@@ -165,6 +194,11 @@ def expand_state_dict(
         )
     out = dict(state)
     out[key] = expand_first_conv(
-        state[key], old_bands, new_bands, method=method, sources=sources, scale=scale
+        cast("np.ndarray | torch.Tensor", state[key]),
+        old_bands,
+        new_bands,
+        method=method,
+        sources=sources,
+        scale=scale,
     )
     return out

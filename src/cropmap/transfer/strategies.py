@@ -180,10 +180,11 @@ def _freeze_batchnorm(model: Any) -> None:
         frozen = not any(p.requires_grad for p in module.parameters(recurse=False))
         handle = getattr(module, "_cropmap_frozen_hook", None)
         if frozen and handle is None:
-            module._cropmap_frozen_hook = module.register_forward_pre_hook(_keep_eval)
+            hook = module.register_forward_pre_hook(_keep_eval)
+            module._cropmap_frozen_hook = hook  # type: ignore[assignment]  # not a Tensor/Module
         elif not frozen and handle is not None:
             handle.remove()
-            module._cropmap_frozen_hook = None
+            module._cropmap_frozen_hook = None  # type: ignore[assignment]
             module.training = model.training
 
 
