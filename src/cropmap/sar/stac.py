@@ -54,7 +54,8 @@ def _to_4326(bbox: Sequence[float], crs: str) -> tuple[float, float, float, floa
     if src.equals(CRS.from_epsg(4326)):
         return tuple(bbox)  # type: ignore[return-value]
     t = Transformer.from_crs(src, "EPSG:4326", always_xy=True)
-    return t.transform_bounds(*bbox, densify_pts=21)  # type: ignore[no-any-return]
+    west, south, east, north = bbox
+    return t.transform_bounds(west, south, east, north, densify_pts=21)
 
 
 def _reference_bbox(reference: str | os.PathLike) -> tuple[tuple[float, ...], str]:

@@ -56,7 +56,7 @@ def load_signer(name: str | Signer | None) -> Signer | None:
         ) from exc
     if not callable(fn):
         raise ConfigError(f"signer {name!r}: {target} is not callable")
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def _is_static(source: str) -> bool:

@@ -164,7 +164,8 @@ def target_geobox(
     if crs == "utm":
         own = pyproj.CRS.from_user_input(bbox_crs)
         crs = bbox_crs if own.utm_zone else _utm_crs(bbox4326)
-    poly = box(*bbox, crs=bbox_crs).to_crs(crs)
+    west, south, east, north = bbox
+    poly = box(west, south, east, north, crs=bbox_crs).to_crs(crs)
     return GeoBox.from_bbox(poly.boundingbox, crs=crs, resolution=resolution)
 
 
@@ -288,7 +289,7 @@ def open_stac_stack(
         )
     grid = Grid(
         crs=gbox.crs.to_wkt(),
-        transform=tuple(gbox.affine)[:6],  # type: ignore[arg-type]
+        transform=tuple(gbox.affine)[:6],
         width=int(gbox.shape[1]),
         height=int(gbox.shape[0]),
     )

@@ -78,7 +78,7 @@ def write_stac_catalog(
     import pystac
     from pyproj import Transformer
     from pystac.extensions.projection import ProjectionExtension
-    from pystac.extensions.raster import RasterBand, RasterExtension
+    from pystac.extensions.raster import DataType, RasterBand, RasterExtension
     from pystac.extensions.sar import FrequencyBand, Polarization, SarExtension
     from pystac.extensions.sat import OrbitState, SatExtension
     from rasterio.windows import Window
@@ -146,7 +146,7 @@ def write_stac_catalog(
                     )
                     item.add_asset(pol, asset)
                     RasterExtension.ext(asset, add_if_missing=True).bands = [
-                        RasterBand.create(nodata=NODATA, data_type="float32", unit="linear")
+                        RasterBand.create(nodata=NODATA, data_type=DataType.FLOAT32, unit="linear")
                     ]
                 ProjectionExtension.ext(item, add_if_missing=True).apply(
                     code=crs.to_string(), transform=list(tr)[:6], shape=[ds.height, c1 - c0]
@@ -164,7 +164,7 @@ def write_stac_catalog(
                 )
                 items.append(item)
     bboxes = np.array([i.bbox for i in items])
-    times = sorted(i.datetime for i in items)
+    times = sorted(i.datetime for i in items if i.datetime is not None)
     coll = pystac.Collection(
         collection,
         "Simulated Sentinel-1 IW GRD backscatter (linear sigma0), written by cropmap",
