@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 
 def test_positional_out_still_works_with_one_deprecation_line(scene_copy, run_cli) -> None:
     out = scene_copy / "c.tif"
@@ -47,3 +49,152 @@ def test_missing_out_is_one_line_and_exit_2(scene_copy, run_cli) -> None:
     code, _, err = run_cli("composite", scene_copy / "s1", "-c", "korea-rice")
     lines = [ln for ln in err.strip().splitlines() if ln]
     assert code == 2 and len(lines) == 1 and "--out" in lines[0], err
+
+
+# -- every option of every command, invalid values generated from the configs ------------
+
+
+def _commands() -> dict:
+    import typer.main
+
+    from cropmap.cli.main import app
+
+    return dict(typer.main.get_command(app).commands)
+
+
+def _invalid_values(accepted) -> list[str]:
+    """Values the pydantic type ``accepted`` refuses, read off its constraints."""
+    import typing
+
+    import annotated_types as at
+
+    from cropmap.cli.options import Accepts, _plain
+
+    base, meta = _plain(accepted)
+    if typing.get_origin(base) is list:
+        return _invalid_values(typing.get_args(base)[0])
+    values: list[str] = []
+    if typing.get_origin(base) is typing.Literal:
+        values.append("no-such-choice")
+    if base in (int, float):
+        values.append("abc")
+    low = None
+    for m in meta:
+        if isinstance(m, at.Ge):
+            low = m.ge
+            values.append(str(m.ge - 1))
+        elif isinstance(m, at.Gt):
+            low = m.gt
+            values.append(str(m.gt))
+        elif isinstance(m, at.Le):
+            values.append(str(m.le + 1))
+        elif isinstance(m, at.Lt):
+            values.append(str(m.lt))
+        elif isinstance(m, at.MultipleOf):
+            values.append(str(max(low or 0, m.multiple_of) + 1))
+        elif isinstance(m, Accepts):
+            values.append("not valid")
+    return values
+
+
+def _option_cases() -> list:
+    """(command, option, value) for every checked option of every command."""
+    from cropmap.cli.options import ACCEPTED_ATTR
+
+    cases = []
+    for name, cmd in sorted(_commands().items()):
+        for p in cmd.params:
+            accepted = getattr(p.callback, ACCEPTED_ATTR, None)
+            if accepted is None:
+                continue
+            for value in _invalid_values(accepted()):
+                cases.append(pytest.param(name, p.opts[0], value, id=f"{name}{p.opts[0]}={value}"))
+    return cases
+
+
+def _base_args(cmd, tmp_path) -> list[str]:
+    """Dummy inputs and required options under ``tmp_path`` (never read: parsing fails first)."""
+    args: list[str] = []
+    dummy = {"--out": str(tmp_path / "out"), "--calendar": "korea-rice", "--region": "korea"}
+    for p in cmd.params:
+        if p.param_type_name == "argument" and p.required:
+            args.append(str(tmp_path / f"in_{p.name}"))
+        elif p.required:
+            args += [p.opts[0], dummy[p.opts[0]]]
+    return args
+
+
+OPTION_CASES = _option_cases()
+
+
+def test_every_command_has_checked_options() -> None:
+    commands = {c[0] for c in (case.values for case in OPTION_CASES)}
+    missing = set(_commands()) - commands - {"demo", "experiment", "area", "preview"}
+    assert not missing, f"commands whose options are never checked: {missing}"
+    assert len(OPTION_CASES) >= 80
+
+
+def test_every_number_or_choice_option_is_checked() -> None:
+    """A new int/float option without a checked type would escape these tests."""
+    from cropmap.cli.options import ACCEPTED_ATTR
+
+    unchecked = [
+        f"{name} {p.opts[0]}"
+        for name, cmd in _commands().items()
+        for p in cmd.params
+        if p.param_type_name == "option"
+        and getattr(p, "bare_type", None) in (int, float)
+        and not getattr(p, "is_flag", False)
+        and getattr(p.callback, ACCEPTED_ATTR, None) is None
+    ]
+    assert not unchecked, unchecked
+
+
+@pytest.mark.parametrize(("command", "option", "value"), OPTION_CASES)
+def test_invalid_option_value_is_one_line_exit_2_and_writes_nothing(
+    command, option, value, tmp_path, run_cli
+) -> None:
+    cmd = _commands()[command]
+    code, out, err = run_cli(command, *_base_args(cmd, tmp_path), option, value)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith(f"error: {option}: "), err
+    assert repr(value) in lines[0] or value in lines[0], lines[0]
+    assert "accepted" in lines[0] or "valid" in lines[0], lines[0]
+    assert "Traceback" not in err and out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "config", "options"),
+    [
+        ("train", "cropmap.train.trainer:TrainConfig", "cropmap.cli.model:TRAIN_OPTIONS"),
+        ("simulate", "cropmap.simulate.scene:SceneConfig", None),
+    ],
+)
+def test_options_check_what_their_config_checks(command, config, options) -> None:
+    """Each constrained config field a command exposes is checked with the field's own type."""
+    import importlib
+
+    from cropmap.cli.options import ACCEPTED_ATTR, field_type
+
+    def load(ref):
+        module, name = ref.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    model = load(config)
+    names = (
+        load(options) if options else {f: f"--{f.replace('_', '-')}" for f in model.model_fields}
+    )
+    by_opt = {o: p for p in _commands()[command].params for o in p.opts}
+    checked = 0
+    for field, info in model.model_fields.items():
+        param = by_opt.get(names.get(field, ""))
+        if param is None or not info.metadata:
+            continue
+        accepted = getattr(param.callback, ACCEPTED_ATTR, None)
+        if field == "max_time_s":  # minutes on the CLI, seconds in the config
+            continue
+        assert accepted is not None and accepted() == field_type(model, field), field
+        checked += 1
+    assert checked >= 3

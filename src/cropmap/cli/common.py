@@ -15,6 +15,9 @@ Nothing heavy is imported here: ``cropmap --help`` must stay fast.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -126,3 +129,25 @@ def bands_option(help: str) -> str | None:  # noqa: A002 - typer's name
 def features_alias() -> str | None:
     """The hidden, deprecated ``--features/-f`` alias of ``--bands``."""
     return typer.Option(None, "--features", "-f", hidden=True)
+
+
+@contextlib.contextmanager
+def removed_on_failure(out: Path, *, keep: bool = False) -> Iterator[None]:
+    """Remove ``out`` if the block fails on bad input and ``out`` did not exist before.
+
+    A command that fails on its inputs leaves no output behind; an output that existed
+    before (an earlier result, a run being resumed) is never touched. ``keep`` disables
+    the clean-up (e.g. ``train --resume``: its checkpoints are the point).
+    """
+    from cropmap.errors import CropmapError
+
+    existed = out.exists()
+    try:
+        yield
+    except (CropmapError, ValueError):
+        if not existed and not keep and out.exists():
+            if out.is_dir():
+                shutil.rmtree(out, ignore_errors=True)
+            else:
+                out.unlink(missing_ok=True)
+        raise

@@ -17,8 +17,24 @@ from cropmap.cli.common import (
     parse_list,
     resolve_out,
 )
+from cropmap.cli.options import (
+    LABEL_VALUE,
+    NON_NEGATIVE,
+    POSITIVE,
+    YEAR,
+    api_option,
+    attr,
+    checked,
+    choice,
+    given,
+    resamplings,
+)
 from cropmap.cli.progress import progress
 from cropmap.errors import OptionError
+
+COMPOSITE = "cropmap.sar.composite:composite_folder"
+RASTERIZE = "cropmap.data.labels:rasterize_parcels"
+PATCHES = "cropmap.data.patches:build_patches"
 
 
 def composite(
@@ -33,12 +49,18 @@ def composite(
         "-c",
         help="Preset (korea-rice, spain-rice, france-rice, netherlands-barley) or YAML file.",
     ),
-    year: int | None = typer.Option(None, "--year", help="Season start year (default: guessed)."),
-    bands: str = typer.Option("VV,VH", "--bands", help="Polarisations to use, in output order."),
+    year: int | None = checked(
+        YEAR, None, "--year", help="Season start year (default: guessed from the dates)."
+    ),
+    bands: str | None = api_option(
+        COMPOSITE, "bands", str, "--bands", "-b", help="Polarisations to use, in output order."
+    ),
     file_bands: str | None = typer.Option(
         None, "--file-bands", help="Names of the input files' bands in order, e.g. VV,VH."
     ),
-    units: str = typer.Option("auto", "--units", help="linear, db or auto (detected)."),
+    units: str | None = api_option(
+        COMPOSITE, "units", attr("cropmap.sar.db:Units"), "--units", help="linear, db or auto."
+    ),
     dates: Path | None = typer.Option(
         None, "--dates", help="Dates sidecar of a stack (one YYYY-MM-DD per line)."
     ),
@@ -48,17 +70,27 @@ def composite(
     reference: Path | None = typer.Option(
         None, "--reference", help="Raster defining the output grid (default: first date)."
     ),
-    resampling: str = typer.Option("nearest", "--resampling", help="Resampling for --align."),
-    average: str = typer.Option(
-        "linear", "--average", help="Domain of the mean reducer: linear (power) or db."
+    resampling: str | None = api_option(
+        COMPOSITE, "resampling", resamplings, "--resampling", help="Resampling for --align."
     ),
-    block_rows: int = typer.Option(512, "--block-rows", help="Rows per processing window."),
+    average: str | None = api_option(
+        COMPOSITE,
+        "average",
+        attr("cropmap.sar.reducers:Average"),
+        "--average",
+        help="Domain of the mean reducer: linear (power) or db.",
+    ),
+    block_rows: int | None = api_option(
+        COMPOSITE, "block_rows", POSITIVE, "--block-rows", help="Rows per processing window."
+    ),
     allow_duplicate_dates: bool = typer.Option(
         False,
         "--allow-duplicate-dates",
         help="Accept several acquisitions on one date (e.g. two orbits the same day).",
     ),
-    dask_workers: int = typer.Option(0, "--dask-workers", help="Local Dask worker processes."),
+    dask_workers: int = checked(
+        NON_NEGATIVE, 0, "--dask-workers", help="Local Dask worker processes (0: none)."
+    ),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Address of a running Dask scheduler (tcp://host:8786)."
     ),
@@ -72,7 +104,8 @@ def composite(
         None, "--bbox", help="Area W,S,E,N (in --bbox-crs); with --stac (or --reference)."
     ),
     bbox_crs: str = typer.Option("EPSG:4326", "--bbox-crs", help="CRS of --bbox."),
-    orbit: str = typer.Option(
+    orbit: str = checked(
+        attr("cropmap.sar.stac_search:Orbit"),
         "any",
         "--orbit",
         help="With --stac: any (passes of a day mosaicked), ascending, descending or both "
@@ -94,7 +127,10 @@ def composite(
     """
     from cropmap.sar import composite_folder
 
-    band_list = parse_bands(bands) or ["VV", "VH"]
+    band_list = parse_bands(bands)
+    common = given(
+        bands=band_list, units=units, resampling=resampling, average=average, block_rows=block_rows
+    )
     if stac is not None:
         if s1 is not None and out is None and legacy_out is None:
             s1, legacy_out = None, s1  # `--stac CAT ... OUT.tif`: the one positional is OUT
@@ -117,15 +153,11 @@ def composite(
                 year=year,
                 bbox=bbox,
                 bbox_crs=bbox_crs,
-                bands=band_list,
                 orbit=orbit,  # type: ignore[arg-type]
-                units=units,
                 reference=reference,
-                resampling=resampling,
-                average=average,  # type: ignore[arg-type]
                 sign=sign,
-                block_rows=block_rows,
                 progress=tick,
+                **common,
             )
         _report_composite(path)
         return
@@ -140,19 +172,15 @@ def composite(
             calendar,
             out,
             year=year,
-            bands=band_list,
-            units=units,
             file_bands=file_band_list,
             dates=dates,
             reference=reference,
             align=align,
-            resampling=resampling,
-            average=average,  # type: ignore[arg-type]
-            block_rows=block_rows,
             progress=tick,
             dask_workers=dask_workers,
             scheduler=scheduler,
             allow_duplicate_dates=allow_duplicate_dates,
+            **common,
         )
     _report_composite(path)
 
@@ -192,14 +220,24 @@ def rasterize(
         help="Codes/names -> values: a YAML file or a preset (france-rpg, catalonia-dun, "
         "netherlands-brp, korea-farmmap); replaces --target.",
     ),
-    default: int | None = typer.Option(
-        None, "--default", help="Value of every other class (default 0, or the mapping's)."
+    default: int | None = checked(
+        LABEL_VALUE,
+        None,
+        "--default",
+        help="Value of every other class (default 0, or the mapping's).",
     ),
-    unknown: int | None = typer.Option(
-        None, "--unknown", help="Value of parcels without a class (default 255, or the mapping's)."
+    unknown: int | None = checked(
+        LABEL_VALUE,
+        None,
+        "--unknown",
+        help="Value of parcels without a class (default 255, or the mapping's).",
     ),
-    background: int = typer.Option(
-        0, "--background", help="Value outside every parcel (0, or 255 to ignore it)."
+    background: int | None = api_option(
+        RASTERIZE,
+        "background",
+        LABEL_VALUE,
+        "--background",
+        help="Value outside every parcel (0, or 255 to ignore it).",
     ),
     all_touched: bool = typer.Option(False, "--all-touched", help="Burn every touched pixel."),
     layer: str | None = typer.Option(None, "--layer", help="Layer of a multi-layer file."),
@@ -222,9 +260,9 @@ def rasterize(
         mapping=mapping or targets,
         default=default,
         unknown=unknown,
-        background=background,
         all_touched=all_touched,
         layer=layer,
+        **given(background=background),
     )
     typer.echo(report.summary())
 
@@ -234,14 +272,28 @@ def patches(
     labels: Path = typer.Argument(..., help="Label GeoTIFF on the composite's grid."),
     legacy_out: Path | None = legacy_out_argument(),
     out: Path | None = out_option("Patch store folder to write."),
-    size: int = typer.Option(256, "--size", help="Patch size in pixels."),
-    stride: int | None = typer.Option(None, "--stride", help="Step between patches."),
-    split: str = typer.Option("blocks", "--split", help="blocks (spatial) or random."),
-    fractions: str = typer.Option("0.7,0.15,0.15", "--fractions", help="train,val,test."),
-    block: int = typer.Option(4, "--block", help="Spatial block side, in patch sizes."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the split."),
-    region: str = typer.Option("", "--region", help="Region name recorded in the manifest."),
-    target: str = typer.Option("rice", "--target", help="Target class name (label 1)."),
+    size: int | None = api_option(
+        PATCHES, "size", POSITIVE, "--size", help="Patch size in pixels."
+    ),
+    stride: int | None = api_option(
+        PATCHES, "stride", POSITIVE, "--stride", help="Step between patches (none: --size)."
+    ),
+    split: str | None = api_option(
+        PATCHES, "split", choice("blocks", "random"), "--split", help="blocks (spatial) or random."
+    ),
+    fractions: str | None = api_option(
+        PATCHES, "fractions", str, "--fractions", help="train,val,test shares."
+    ),
+    block: int | None = api_option(
+        PATCHES, "block", POSITIVE, "--block", help="Spatial block side, in patch sizes."
+    ),
+    seed: int | None = api_option(PATCHES, "seed", NON_NEGATIVE, "--seed", help="Split seed."),
+    region: str | None = api_option(
+        PATCHES, "region", str, "--region", help="Region name recorded in the manifest."
+    ),
+    target: str | None = api_option(
+        PATCHES, "target", str, "--target", help="Target class name (label 1)."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing store."),
 ) -> None:
     """Tile composite + labels into a patch store with spatial train/val/test splits.
@@ -250,12 +302,11 @@ def patches(
     """  # noqa: E501
     from cropmap.data import build_patches
     from cropmap.data.splits import check_fractions
-    from cropmap.errors import OptionError
 
     out = resolve_out(out, legacy_out, "patches")
     try:
-        items = parse_list(fractions, "--fractions", unique=False) or []
-        fr = list(check_fractions([float(f) for f in items]))
+        items = parse_list(fractions, "--fractions", unique=False)
+        fr = None if items is None else list(check_fractions([float(f) for f in items]))
     except ValueError:
         raise OptionError(
             f"--fractions: {fractions!r} is invalid; accepted: three numbers >= 0 "
@@ -266,16 +317,18 @@ def patches(
             composite,
             labels,
             out,
-            size=size,
-            stride=stride,
-            split=split,
-            fractions=fr,
-            block=block,
-            seed=seed,
-            region=region,
-            target=target,
             overwrite=force,
             progress=tick,
+            **given(
+                size=size,
+                stride=stride,
+                split=split,
+                fractions=fr,
+                block=block,
+                seed=seed,
+                region=region,
+                target=target,
+            ),
         )
     counts = ", ".join(f"{k} {v}" for k, v in m.counts().items())
     typer.echo(f"wrote {len(m.patches)} patches to {out} ({counts}); skipped {m.dropped}")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import typer
+from pydantic import StringConstraints
 
 from cropmap.cli.common import (
     bands_option,
@@ -13,6 +14,20 @@ from cropmap.cli.common import (
     features_alias,
     parse_bands,
     pick_bands,
+    removed_on_failure,
+)
+from cropmap.cli.options import (
+    MINUTES,
+    NON_NEGATIVE,
+    TRAIN,
+    Accepts,
+    api_default,
+    api_option,
+    checked,
+    choice,
+    config_option,
+    field_default,
+    given,
 )
 
 
@@ -87,83 +102,121 @@ def demo(
 
 
 def _patch_budget(text: str | None) -> int | Literal["all"]:
-    """``--max-patches`` as a count >= 1, or ``"all"`` (None or ``all``)."""
-    from cropmap.errors import OptionError
+    """``--max-patches`` (checked while parsing) as a count, or ``"all"``."""
+    return "all" if text is None or text == "all" else int(text)
 
-    if text is None or text.strip().lower() == "all":
-        return "all"
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise OptionError(
-            f"--max-patches: {text!r} is invalid; accepted: a whole number >= 1, or all"
-        )
-    return n
+
+#: ``--max-patches``: a count >= 1 or all.
+PATCH_COUNT = Annotated[
+    str, Accepts("a whole number >= 1, or all"), StringConstraints(pattern=r"^(all|[1-9]\d*)$")
+]
+#: ``--source``: NEW=OLD band pairs.
+SOURCES = list[
+    Annotated[str, Accepts("NEW=OLD, e.g. VV=VH"), StringConstraints(pattern=r"^\w+=\w+$")]
+]
+
+FINETUNE = "cropmap.transfer.finetune:finetune"
+
+
+def _strategies() -> object:
+    """The neural transfer strategies of the registry, as a choice (checked lazily)."""
+    from cropmap.transfer.strategies import STRATEGIES
+
+    return choice(*(k for k, v in STRATEGIES.items() if v.kind == "recurrent_unet"))
+
+
+def _expansions() -> object:
+    """The band-expansion methods, as a choice (checked lazily)."""
+    from cropmap.transfer import band_expansion
+
+    return choice(*band_expansion.METHODS)
+
+
+def finetune_default(field: str) -> object:
+    """The default of a TrainConfig field when fine-tuning: the API's fine-tuning defaults
+    (``cropmap.transfer.finetune.FINETUNE_DEFAULTS``) where it has them, else TrainConfig's.
+    """
+    from cropmap.transfer import finetune as api
+
+    defaults = getattr(api, "FINETUNE_DEFAULTS", None)
+    if isinstance(defaults, dict) and field in defaults:
+        return defaults[field]
+    if defaults is not None and hasattr(defaults, field):
+        return getattr(defaults, field)
+    return field_default(TRAIN.load(), field)
+
+
+def _train_option(field: str, option: str, text: str) -> object:
+    """A fine-tuning option for a TrainConfig field, its default the API's."""
+    return config_option(TRAIN, field, option, help=text, default=lambda: finetune_default(field))
 
 
 def finetune(
     pretrained: Path = typer.Argument(..., help="Pretrained model directory (cropmap train)."),
     patches: Path = typer.Argument(..., help="Patch store of your region (cropmap patches)."),
     out: Path = typer.Option(..., "--out", "-o", help="Fine-tuned model directory to write."),
-    strategy: str = typer.Option(
-        "FT_E", "--strategy", "-s", help="RI, FT, FT_E, FT_D, HEAD or LP_FT (docs/transfer.md)."
+    strategy: str | None = api_option(
+        FINETUNE,
+        "strategy",
+        _strategies,
+        "--strategy",
+        "-s",
+        help="RI, FT, FT_E, FT_D, HEAD or LP_FT (docs/transfer.md).",
     ),
     bands: str | None = bands_option("Bands: VH or VV,VH (default: the pretrained model's)."),
     features: str | None = features_alias(),
-    expansion: str = typer.Option(
-        "zero", "--expansion", help="New bands' first-layer kernels: zero, copy or mean."
+    expansion: str | None = api_option(
+        FINETUNE,
+        "expansion",
+        _expansions,
+        "--expansion",
+        help="New bands' first-layer kernels: zero, copy or mean.",
     ),
-    source: list[str] = typer.Option(
-        [], "--source", help="For --expansion copy: NEW=OLD, e.g. VV=VH (repeatable)."
+    source: list[str] = checked(
+        SOURCES, [], "--source", help="For --expansion copy: NEW=OLD, e.g. VV=VH (repeatable)."
     ),
-    epochs: int = typer.Option(20, "--epochs", help="Maximum epochs (early stopping)."),
-    max_time: float | None = typer.Option(None, "--max-time", help="Budget in minutes."),
-    lr: float = typer.Option(1e-3, "--lr", help="Learning rate (Adam)."),
-    batch_size: int = typer.Option(4, "--batch-size", help="Patches per batch."),
-    max_patches: str | None = typer.Option(
-        None, "--max-patches", help="Use at most this many training patches (default: all)."
+    epochs: int | None = _train_option("max_epochs", "--epochs", "Maximum epochs."),
+    max_time: float | None = checked(MINUTES, None, "--max-time", help="Budget in minutes."),
+    lr: float | None = _train_option("lr", "--lr", "Learning rate (Adam)."),
+    batch_size: int | None = _train_option("batch_size", "--batch-size", "Patches per batch."),
+    max_patches: str | None = checked(
+        PATCH_COUNT, None, "--max-patches", help="Use at most this many training patches."
     ),
-    old_patches: str | None = typer.Option(None, "--patches", hidden=True),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    old_patches: str | None = checked(PATCH_COUNT, None, "--patches", help="", hidden=True),
+    seed: int | None = api_option(FINETUNE, "seed", NON_NEGATIVE, "--seed", help="Random seed."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each training step."),
 ) -> None:
     """Fine-tune a pretrained model on your region's patches with a transfer strategy.
 
     Example: cropmap finetune runs/korea/model data/spain/patches --strategy FT_E --bands VV,VH --out runs/spain/ft_e
     """  # noqa: E501
-    from cropmap.errors import ConfigError
     from cropmap.transfer import finetune as run_finetune
 
     _quiet(verbose)
-    bad = [s for s in source if "=" not in s]
-    if bad:
-        raise ConfigError(f"--source expects NEW=OLD (e.g. VV=VH), got {bad}")
     if old_patches is not None:
         deprecated("--patches (a count)", "--max-patches")
         max_patches = max_patches or old_patches
     budget = _patch_budget(max_patches)
-    res = run_finetune(
-        pretrained,
-        patches,
-        out,
-        strategy=strategy,
-        bands=parse_bands(pick_bands(bands, features)),
-        train={
-            "max_epochs": epochs,
-            "lr": lr,
-            "batch_size": batch_size,
-            "max_time_s": max_time * 60 if max_time else None,
-            "progress": "rich" if verbose else "none",
-        },
-        n_patches=budget,
-        seed=seed,
-        expansion=expansion,
-        sources=dict(s.split("=", 1) for s in source),
+    train = given(
+        max_epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        max_time_s=max_time * 60 if max_time else None,
     )
+    with removed_on_failure(out):
+        res = run_finetune(
+            pretrained,
+            patches,
+            out,
+            bands=parse_bands(pick_bands(bands, features)),
+            train={**train, "progress": "rich" if verbose else "none"},
+            n_patches=budget,
+            sources=dict(s.split("=", 1) for s in source),
+            **given(strategy=strategy, seed=seed, expansion=expansion),
+        )
+    name = strategy or api_default(FINETUNE, "strategy")()
     typer.echo(
-        f"{strategy}: trained {res.trainable_params:,} of {res.total_params:,} parameters on "
+        f"{name}: trained {res.trainable_params:,} of {res.total_params:,} parameters on "
         f"{res.n_train_patches} patches in {res.train_seconds:.0f} s; model written to {out}"
     )
 

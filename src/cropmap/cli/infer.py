@@ -7,11 +7,39 @@ the commands so that ``cropmap --help`` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+import annotated_types as at
 import typer
 
+from cropmap.cli.common import deprecated
+from cropmap.cli.options import (
+    NON_NEGATIVE,
+    POSITIVE,
+    PROBABILITY,
+    YEAR,
+    api_option,
+    attr,
+    checked,
+    choice,
+    given,
+)
 from cropmap.cli.progress import progress
+
+PREDICT = "cropmap.infer.predict:predict_raster"
+EXPORT = "cropmap.infer.onnx:export_onnx"
+#: Window sides the Recurrent U-Net takes: multiples of 16 (four 2x poolings).
+WINDOW = Annotated[int, at.Ge(16), at.MultipleOf(16)]
+#: Windows of a map are padded to the model's multiple: any side from 16 px.
+MIN_WINDOW = Annotated[int, at.Ge(16)]
+
+
+def _engines() -> object:
+    """The inference engines of the registry, as a choice (checked lazily)."""
+    from cropmap.infer.engines import ENGINES
+
+    return choice(*ENGINES)
+
 
 if TYPE_CHECKING:
     from cropmap.evaluate.mapped import MappedArea
@@ -23,31 +51,47 @@ def predict(
         ..., help="Composite GeoTIFF (P1_VV, P1_VH, ... in dB), or a folder of S1 dates."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output map (Cloud-Optimized GeoTIFF)."),
-    window: int = typer.Option(256, "--window", help="Window size in pixels."),
-    overlap: int | None = typer.Option(
-        None,
+    window: int | None = api_option(
+        PREDICT, "window", MIN_WINDOW, "--window", help="Window size in pixels."
+    ),
+    overlap: int | None = api_option(
+        PREDICT,
+        "overlap",
+        NON_NEGATIVE,
         "--overlap",
-        help="Pixels shared by neighbouring windows, blended smoothly (default 64, or "
+        help="Pixels shared by neighbouring windows, blended smoothly (none: 64, or "
         "window/4 for smaller windows).",
     ),
-    batch_size: int = typer.Option(4, "--batch-size", help="Windows per forward pass."),
-    engine: str = typer.Option("torch", "--engine", help="Inference engine: torch or onnx."),
+    batch_size: int | None = api_option(
+        PREDICT, "batch_size", POSITIVE, "--batch-size", help="Windows per forward pass."
+    ),
+    engine: str | None = api_option(
+        PREDICT, "engine", _engines, "--engine", help="Inference engine: torch or onnx."
+    ),
     onnx: Path | None = typer.Option(
         None, "--onnx", help="ONNX file for --engine onnx (default MODEL/model.onnx)."
     ),
-    periods: int | None = typer.Option(
-        None, "--periods", help="Early season: use the first k periods (rest padded)."
+    periods: int | None = checked(
+        POSITIVE, None, "--periods", help="Early season: use the first k periods (rest padded)."
     ),
-    threshold: float = typer.Option(0.5, "--threshold", help="Probability of the target class."),
+    threshold: float | None = api_option(
+        PREDICT, "threshold", PROBABILITY, "--threshold", help="Probability of the target class."
+    ),
     calendar: str | None = typer.Option(
         None, "--calendar", "-c", help="Calendar preset or YAML, for a folder of S1 dates."
     ),
-    year: int | None = typer.Option(None, "--year", help="Season year, for a folder input."),
-    units: str = typer.Option(
-        "auto", "--units", help="Units of a folder's files: linear, db or auto (detected)."
+    year: int | None = checked(YEAR, None, "--year", help="Season year, for a folder input."),
+    units: str | None = api_option(
+        PREDICT,
+        "units",
+        attr("cropmap.sar.db:Units"),
+        "--units",
+        help="Units of a folder's files: linear, db or auto (detected).",
     ),
-    threads: int | None = typer.Option(None, "--threads", help="Engine threads per process."),
-    dask_workers: int = typer.Option(0, "--dask-workers", help="Local Dask worker processes."),
+    threads: int | None = checked(POSITIVE, None, "--threads", help="Engine threads per process."),
+    dask_workers: int = checked(
+        NON_NEGATIVE, 0, "--dask-workers", help="Local Dask worker processes (0: none)."
+    ),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Address of a running Dask scheduler (tcp://host:8786)."
     ),
@@ -71,17 +115,19 @@ def predict(
             model,
             input,
             out,
-            window=window,
-            overlap=overlap,
-            batch_size=batch_size,
-            engine=engine,
             onnx_path=onnx,
             periods=periods,
-            threshold=threshold,
             calendar=calendar,
             year=year,
-            units=units,
             threads=threads,
+            **given(
+                window=window,
+                overlap=overlap,
+                batch_size=batch_size,
+                engine=engine,
+                threshold=threshold,
+                units=units,
+            ),
             dask_workers=dask_workers,
             scheduler=scheduler,
             progress=tick,
@@ -104,19 +150,28 @@ def _report_area(area: MappedArea, preview_of: Path | None) -> None:
 
 def export(
     model: Path = typer.Argument(..., help="Model directory (model.json + weights)."),
-    onnx: Path | None = typer.Option(
-        None, "--onnx", help="Output ONNX file (default MODEL/model.onnx)."
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Output ONNX file (default MODEL/model.onnx, where --engine onnx looks).",
     ),
-    window: int = typer.Option(256, "--window", help="Window size of the traced example."),
+    onnx: Path | None = typer.Option(None, "--onnx", hidden=True),
+    window: int | None = api_option(
+        EXPORT, "window", WINDOW, "--window", help="Window size of the traced example."
+    ),
 ) -> None:
     """Export a model to ONNX (checked against torch within 1e-4) for --engine onnx.
 
-    Example: cropmap export runs/korea/model --onnx runs/korea/model.onnx
+    Example: cropmap export runs/korea/model --out runs/korea/model/model.onnx
     """
     from cropmap.infer import export_onnx
 
+    if onnx is not None:
+        deprecated("export --onnx", "--out")
+        out = out or onnx
     with progress("export"):
-        path = export_onnx(model, onnx, window=window)
+        path = export_onnx(model, out, **given(window=window))
     typer.echo(f"wrote {path} (max |onnx - torch| <= 1e-4 checked)")
 
 
@@ -124,8 +179,8 @@ def parcels(
     map_path: Path = typer.Argument(..., help="Map written by `cropmap predict`."),
     parcels_path: Path = typer.Argument(..., help="Parcel polygons (GeoPackage, ...; any CRS)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output GeoPackage."),
-    threshold: float | None = typer.Option(
-        None, "--threshold", help="For class_threshold (default: the map's threshold)."
+    threshold: float | None = checked(
+        PROBABILITY, None, "--threshold", help="For class_threshold (default: the map's)."
     ),
 ) -> None:
     """Per-parcel area (ha), mean probability, class and valid-pixel fraction of a map.

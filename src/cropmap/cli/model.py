@@ -8,11 +8,73 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from cropmap.cli.common import bands_option, features_alias, parse_bands, pick_bands
+from cropmap.cli.common import (
+    bands_option,
+    deprecated,
+    features_alias,
+    parse_bands,
+    pick_bands,
+    removed_on_failure,
+)
+from cropmap.cli.options import (
+    DEVICES_PATTERN,
+    MINUTES,
+    N_JOBS,
+    NON_NEGATIVE,
+    POSITIVE,
+    TRAIN,
+    Accepts,
+    api_option,
+    build_config,
+    checked,
+    choice,
+    config_option,
+    given,
+)
 from cropmap.cli.progress import progress as show_progress
+
+#: TrainConfig field -> the option that sets it (for one-line errors).
+TRAIN_OPTIONS = {
+    "max_epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "lr": "--lr",
+    "scheduler": "--scheduler",
+    "loss": "--loss",
+    "pos_weight": "--pos-weight",
+    "patience": "--patience",
+    "cbt": "--cbt",
+    "time_padding": "--padding",
+    "augment": "--augment",
+    "crop_size": "--crop",
+    "max_time_s": "--max-time",
+    "accelerator": "--accelerator",
+    "devices": "--devices",
+    "strategy": "--strategy",
+    "precision": "--precision",
+    "num_workers": "--workers",
+    "seed": "--seed",
+    "resume": "--resume",
+    "progress": "--progress",
+}
+
+FOREST = "cropmap.train.forest_fit:train_baseline"
+EVALUATE = "cropmap.evaluate.evaluate:evaluate"
+SPLITS = choice("train", "val", "test")
+DEVICE = choice("cpu", "cuda")
+
+#: What Lightning accepts for --accelerator, --strategy and --precision.
+ACCELERATORS = choice("auto", "cpu", "gpu", "cuda", "mps")
+STRATEGIES = choice("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true")
+PRECISIONS = choice(
+    "32", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64", "64-true"
+)
+DEVICES = Annotated[
+    str, Accepts("a count like 2, a list of device ids like 0,1, or auto"), DEVICES_PATTERN
+]
 
 
 def train(
@@ -20,53 +82,83 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Model directory to write."),
     bands: str | None = bands_option("Bands to use: VH or VV,VH (default: all in the store)."),
     features: str | None = features_alias(),
-    epochs: int = typer.Option(
-        40, "--epochs", help="Maximum epochs (early stopping may end sooner)."
+    epochs: int | None = config_option(
+        TRAIN, "max_epochs", "--epochs", help="Maximum epochs (early stopping may end sooner)."
     ),
-    batch_size: int = typer.Option(2, "--batch-size", help="Patches per batch."),
-    lr: float = typer.Option(2e-3, "--lr", help="Learning rate (Adam)."),
-    scheduler: str = typer.Option(
-        "cosine", "--scheduler", help="cosine (decay over --epochs or --max-time) or none."
+    batch_size: int | None = config_option(
+        TRAIN, "batch_size", "--batch-size", help="Patches per batch."
     ),
-    loss: str = typer.Option("bce+dice", "--loss", help="bce, dice or bce+dice."),
-    pos_weight: float | None = typer.Option(None, "--pos-weight", help="BCE weight of target."),
-    patience: int = typer.Option(8, "--patience", help="Epochs without val IoU gain to stop."),
-    cbt: bool = typer.Option(True, "--cbt/--no-cbt", help="Chronological batch training."),
-    padding: str = typer.Option("tip", "--padding", help="Missing periods: tip or zeros."),
-    augment: bool = typer.Option(True, "--augment/--no-augment", help="Shift/flip/rotate."),
-    crop: int | None = typer.Option(
-        None, "--crop", help="Train on random crops of this side (multiple of 16): faster steps."
+    lr: float | None = config_option(TRAIN, "lr", "--lr", help="Learning rate (Adam)."),
+    scheduler: str | None = config_option(
+        TRAIN, "scheduler", "--scheduler", help="cosine (over --epochs or --max-time) or none."
     ),
-    max_time: float | None = typer.Option(
-        None, "--max-time", help="Training budget in minutes (stops after the running epoch)."
+    loss: str | None = config_option(TRAIN, "loss", "--loss", help="bce, dice or bce+dice."),
+    pos_weight: float | None = config_option(
+        TRAIN, "pos_weight", "--pos-weight", help="BCE weight of the target class."
     ),
-    accelerator: str = typer.Option("auto", "--accelerator", help="auto, cpu or gpu."),
-    devices: str = typer.Option("1", "--devices", help="Devices/processes (e.g. 2 for DDP)."),
-    strategy: str = typer.Option("auto", "--strategy", help="auto, ddp or ddp_spawn."),
-    precision: str | None = typer.Option(
-        None, "--precision", help="Default: bf16/16-mixed on CUDA, 32 on CPU."
+    patience: int | None = config_option(
+        TRAIN, "patience", "--patience", help="Epochs without val IoU gain before stopping."
     ),
-    workers: int = typer.Option(0, "--workers", help="DataLoader worker processes."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (deterministic training)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoints/last.ckpt."),
-    progress: str = typer.Option("rich", "--progress", help="rich, tqdm or none."),
+    cbt: bool | None = config_option(
+        TRAIN, "cbt", "--cbt/--no-cbt", help="Chronological batch training."
+    ),
+    padding: str | None = config_option(
+        TRAIN, "time_padding", "--padding", help="Missing periods: tip or zeros."
+    ),
+    augment: bool | None = typer.Option(
+        None, "--augment/--no-augment", help="Shift/flip/rotate.", show_default="on"
+    ),
+    crop: int | None = config_option(
+        TRAIN, "crop_size", "--crop", help="Train on random crops of this side: faster steps."
+    ),
+    max_time: float | None = checked(
+        MINUTES, None, "--max-time", help="Training budget in minutes (ends the running epoch)."
+    ),
+    accelerator: str | None = checked(
+        ACCELERATORS, None, "--accelerator", help="Lightning accelerator.", show_default="auto"
+    ),
+    devices: str | None = checked(
+        DEVICES, None, "--devices", help="Devices/processes (e.g. 2 for DDP).", show_default="1"
+    ),
+    strategy: str | None = checked(
+        STRATEGIES, None, "--strategy", help="Lightning strategy.", show_default="auto"
+    ),
+    precision: str | None = checked(
+        PRECISIONS, None, "--precision", help="Default: bf16/16-mixed on CUDA, 32 on CPU."
+    ),
+    workers: int | None = config_option(
+        TRAIN, "num_workers", "--workers", help="DataLoader worker processes."
+    ),
+    seed: int | None = config_option(
+        TRAIN, "seed", "--seed", help="Random seed (deterministic training)."
+    ),
+    resume: bool | None = config_option(
+        TRAIN, "resume", "--resume", help="Continue from OUT/checkpoints/last.ckpt."
+    ),
+    progress: str | None = config_option(
+        TRAIN,
+        "progress",
+        "--progress",
+        help="rich, tqdm or none (one line per epoch; the default when stderr is not a terminal).",
+    ),
 ) -> None:
     """Train a Recurrent U-Net with chronological batch training.
+
+    Defaults come from cropmap.train.TrainConfig (shown below).
 
     Example: cropmap train runs/korea/patches --bands VH --out runs/korea/model --max-time 10
     """
     import logging
+    import sys
 
-    from cropmap.train.augment import AugmentConfig
     from cropmap.train.store import train_on_store
-
-    if progress == "none":  # without a bar, print one line per epoch
-        from cropmap.cli.logs import setup_logging
-
-        setup_logging(logging.INFO)
     from cropmap.train.trainer import TrainConfig
 
-    cfg = TrainConfig(
+    if progress is None and not sys.stderr.isatty():
+        progress = "none"  # a log gets one line per epoch instead of a bar
+    cfg = build_config(
+        TrainConfig,
+        TRAIN_OPTIONS,
         max_epochs=epochs,
         batch_size=batch_size,
         lr=lr,
@@ -76,11 +168,10 @@ def train(
         patience=patience,
         cbt=cbt,
         time_padding=padding,
-        augment=AugmentConfig() if augment else None,
         crop_size=crop,
         max_time_s=max_time * 60 if max_time else None,
         accelerator=accelerator,
-        devices=int(devices) if devices.isdigit() else devices,
+        devices=int(devices) if devices and devices.isdigit() else devices,
         strategy=strategy,
         precision=precision,
         num_workers=workers,
@@ -88,7 +179,15 @@ def train(
         resume=resume,
         progress=progress,
     )
-    res = train_on_store(patches, out, bands=parse_bands(pick_bands(bands, features)), cfg=cfg)
+    if augment is False:
+        cfg = cfg.model_copy(update={"augment": None})
+    band_list = parse_bands(pick_bands(bands, features))
+    if cfg.progress == "none":
+        from cropmap.cli.logs import setup_logging
+
+        setup_logging(logging.INFO)
+    with removed_on_failure(out, keep=cfg.resume):
+        res = train_on_store(patches, out, bands=band_list, cfg=cfg)
     iou = "n/a" if res.best_val_iou is None else f"{res.best_val_iou:.3f}"
     typer.echo(
         f"model written to {res.model_dir}: best val IoU {iou} at epoch {res.best_epoch}, "
@@ -102,13 +201,23 @@ def baseline(
     bands: str | None = bands_option("Bands to use: VH or VV,VH (default: all in the store)."),
     features: str | None = features_alias(),
     ratio: bool = typer.Option(False, "--ratio", help="Add VH/VV ratio features (VH_dB - VV_dB)."),
-    trees: int = typer.Option(100, "--trees", help="Number of trees."),
-    max_depth: int = typer.Option(16, "--max-depth", help="Tree depth limit (0 = unlimited)."),
-    max_samples: int = typer.Option(
-        50_000, "--max-samples", help="Cap of training pixels per class (class-balanced)."
+    trees: int | None = api_option(
+        FOREST, "n_estimators", POSITIVE, "--trees", help="Number of trees."
     ),
-    n_jobs: int = typer.Option(2, "--n-jobs", help="Parallel jobs."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    max_depth: int | None = api_option(
+        FOREST, "max_depth", NON_NEGATIVE, "--max-depth", help="Tree depth limit (0: none)."
+    ),
+    max_samples: int | None = api_option(
+        FOREST,
+        "max_samples_per_class",
+        POSITIVE,
+        "--max-samples",
+        help="Cap of training pixels per class (class-balanced).",
+    ),
+    n_jobs: int | None = api_option(
+        FOREST, "n_jobs", N_JOBS, "--n-jobs", help="Parallel jobs (-1: every core)."
+    ),
+    seed: int | None = api_option(FOREST, "seed", NON_NEGATIVE, "--seed", help="Random seed."),
 ) -> None:
     """Fit the pixel-based random-forest baseline on the train split.
 
@@ -116,17 +225,16 @@ def baseline(
     """
     from cropmap.train.forest_fit import train_baseline
 
-    with show_progress("baseline (random forest)"):
+    with removed_on_failure(out), show_progress("baseline (random forest)"):
         rf, _ = train_baseline(
             patches,
             out,
             bands=parse_bands(pick_bands(bands, features)),
             ratio=ratio,
-            n_estimators=trees,
-            max_depth=max_depth or None,
-            max_samples_per_class=max_samples,
-            n_jobs=n_jobs,
-            seed=seed,
+            max_depth=None if max_depth == 0 else max_depth,
+            **given(
+                n_estimators=trees, max_samples_per_class=max_samples, n_jobs=n_jobs, seed=seed
+            ),
         )
     typer.echo(f"random forest written to {out} ({rf.n_samples_fit_} training pixels)")
 
@@ -134,15 +242,20 @@ def baseline(
 def evaluate(
     model: Path = typer.Argument(..., help="Model directory (U-Net or random forest)."),
     patches: Path = typer.Argument(..., help="Patch store folder."),
-    split: str = typer.Option("test", "--split", help="train, val or test."),
-    periods: int | None = typer.Option(
-        None, "--periods", help="Use only the first K periods (early-season map)."
+    split: str = checked(SPLITS, "test", "--split", help="train, val or test."),
+    periods: int | None = checked(
+        POSITIVE, None, "--periods", help="Use only the first K periods (early-season map)."
     ),
-    json_out: Path | None = typer.Option(
-        None, "--json", help="Write the report here (default: MODEL/eval_<split>[_pK].json)."
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Report JSON (default: MODEL/eval_<split>[_pK].json)."
     ),
-    batch_size: int = typer.Option(4, "--batch-size", help="Patches per forward pass."),
-    device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: auto)."),
+    json_out: Path | None = typer.Option(None, "--json", hidden=True),
+    batch_size: int | None = api_option(
+        EVALUATE, "batch_size", POSITIVE, "--batch-size", help="Patches per forward pass."
+    ),
+    device: str | None = checked(
+        DEVICE, None, "--device", help="cpu or cuda (default: cuda when available)."
+    ),
 ) -> None:
     """Evaluate a model on a patch-store split: IoU, F1, precision, recall, OA, kappa.
 
@@ -153,8 +266,11 @@ def evaluate(
 
     from cropmap.evaluate.evaluate import evaluate as run_evaluate
 
+    if json_out is not None:
+        deprecated("--json", "--out")
+        out = out or json_out
     suffix = f"_p{periods}" if periods else ""
-    json_out = json_out or model / f"eval_{split}{suffix}.json"
+    json_out = out or model / f"eval_{split}{suffix}.json"
     console = Console()
     with show_progress(f"evaluate ({split} split)"):
         rep = run_evaluate(
@@ -162,9 +278,9 @@ def evaluate(
             patches,
             split,
             n_periods=periods,
-            batch_size=batch_size,
             device=device,
             out_json=json_out,
+            **given(batch_size=batch_size),
         )
     table = Table(title=f"{model} on {patches} ({split}, {rep['n_periods']} periods)")
     table.add_column("class")

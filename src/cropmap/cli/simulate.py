@@ -6,23 +6,49 @@ from pathlib import Path
 
 import typer
 
+from cropmap.cli.options import SCENE, build_config, checked, choice, config_option, field_of
 from cropmap.cli.progress import progress
 
-REGION_NAMES = ("korea", "spain", "france", "netherlands")
+
+def _regions() -> object:
+    """The simulator's region registry, as a choice (imported when checked)."""
+    from cropmap.simulate.regions import REGIONS
+
+    return choice(*REGIONS)
+
+
+def _scene_config(**values: object):  # noqa: ANN202 - a SceneConfig
+    """The scene's config from the given options (None: the config's default)."""
+    from cropmap.simulate.scene import SceneConfig
+
+    names = {"revisit_days": "--revisit-days", "defects": "--defects"}
+    return build_config(
+        SceneConfig, names | {k: f"--{k}" for k in values if k not in names}, **values
+    )
 
 
 def simulate(
-    region: str = typer.Option(..., "--region", "-r", help=f"One of: {', '.join(REGION_NAMES)}."),
-    size: int = typer.Option(512, "--size", help="Scene width and height in pixels (10 m)."),
-    year: int = typer.Option(2022, "--year", help="Season year (2017-2021: 6-day revisit)."),
-    seed: int = typer.Option(0, "--seed", help="Random seed; same seed, same files."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
-    looks: float = typer.Option(4.4, "--looks", help="Equivalent number of looks of speckle."),
-    revisit_days: int | None = typer.Option(
-        None, "--revisit-days", help="6 or 12 days per orbit (default: by year)."
+    region: str = checked(
+        _regions, ..., "--region", "-r", help="korea, spain, france or netherlands."
     ),
-    defects: bool = typer.Option(
-        True, "--defects/--no-defects", help="Missing swath strip and an acquisition gap."
+    size: int | None = config_option(
+        SCENE, "size", "--size", help="Scene width and height in pixels (10 m)."
+    ),
+    year: int | None = config_option(
+        SCENE, "year", "--year", help="Season year (2017-2021: 6-day revisit)."
+    ),
+    seed: int | None = config_option(
+        SCENE, "seed", "--seed", help="Random seed; same seed, same files."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder."),
+    looks: float | None = config_option(
+        SCENE, "looks", "--looks", help="Equivalent number of looks of speckle."
+    ),
+    revisit_days: int | None = config_option(
+        SCENE, "revisit_days", "--revisit-days", help="6 or 12 days per orbit (none: by year)."
+    ),
+    defects: bool | None = config_option(
+        SCENE, "defects", "--defects/--no-defects", help="Missing swath strip, acquisition gap."
     ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Delete acquisitions of another scene found in OUT/s1."
@@ -43,16 +69,25 @@ def simulate(
     """
     from cropmap.simulate import simulate_scene
 
+    cfg = _scene_config(
+        region=region,
+        size=size,
+        year=year,
+        seed=seed,
+        looks=looks,
+        revisit_days=revisit_days,
+        defects=defects,
+    )
     with progress(f"simulate {region}", unit="acquisitions") as tick:
         path = simulate_scene(
-            region,
-            size,
-            year,
-            seed,
+            cfg.region,
+            cfg.size,
+            cfg.year,
+            cfg.seed,
             out,
-            looks=looks,
-            revisit_days=revisit_days,
-            defects=defects,
+            looks=cfg.looks,
+            revisit_days=cfg.revisit_days,
+            defects=cfg.defects,
             overwrite=overwrite,
             progress=tick,
         )
@@ -67,8 +102,8 @@ def simulate(
 
 def simulate_plots(
     out: Path = typer.Option(Path("docs/img"), "--out", "-o", help="Folder of the PNGs."),
-    size: int = typer.Option(384, "--size", help="Scene size per region, pixels."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    size: int = checked(field_of(SCENE, "size"), 384, "--size", help="Scene size, pixels."),
+    seed: int = checked(field_of(SCENE, "seed"), 0, "--seed", help="Random seed."),
 ) -> None:
     """Regenerate the simulator's documentation figures (trajectories, quick-looks).
 
@@ -82,9 +117,9 @@ def simulate_plots(
 
 def simulate_rf(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the simulated scenes."),
-    size: int = typer.Option(512, "--size", help="Scene size per region, pixels."),
-    year: int = typer.Option(2022, "--year", help="Season year."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    size: int | None = config_option(SCENE, "size", "--size", help="Scene size, pixels."),
+    year: int | None = config_option(SCENE, "year", "--year", help="Season year."),
+    seed: int | None = config_option(SCENE, "seed", "--seed", help="Random seed."),
 ) -> None:
     """Measure how hard each region is: IoU of a locally trained random forest.
 
@@ -99,9 +134,11 @@ def simulate_rf(
 
     from cropmap.simulate.baseline import rf_report
 
+    cfg = _scene_config(region="korea", size=size, year=year, seed=seed)
+
     with progress("simulate-rf (simulating, training forests)"):
-        rows = rf_report(out, size=size, year=year, seed=seed)
-    table = Table(title=f"local RF IoU of the target class ({size} px scenes, seed {seed})")
+        rows = rf_report(out, size=cfg.size, year=cfg.year, seed=cfg.seed)
+    table = Table(title=f"local RF IoU of the target class ({cfg.size} px scenes, seed {cfg.seed})")
     cols = ("region", "target", "iou_vh", "iou_vvvh", "korea_to_here_vh")
     for col in cols:
         table.add_column(col)

@@ -53,7 +53,10 @@ class TrainConfig(BaseModel):
     time_padding: Literal["tip", "zeros"] = "tip"
     augment: AugmentConfig | None = Field(default_factory=AugmentConfig)
     crop_size: int | None = Field(
-        None, ge=16, description="train on random square crops of this side (multiple of 16)"
+        None,
+        ge=16,
+        multiple_of=16,
+        description="train on random square crops of this side (multiple of 16)",
     )
     patience: int = Field(8, ge=1, description="epochs without val IoU gain before stopping")
     min_delta: float = 0.0
