@@ -10,7 +10,10 @@ from pathlib import Path
 import typer
 
 from cropmap.cli.common import parse_list
+from cropmap.cli.options import NON_NEGATIVE, POSITIVE, api_default, api_option, given
 from cropmap.cli.progress import progress
+
+SAMPLE = "cropmap.evaluate.sample:stratified_sample"
 
 
 def area(
@@ -75,8 +78,10 @@ def preview(
 def sample(
     map_path: Path = typer.Argument(..., help="Map written by `cropmap predict`."),
     out: Path = typer.Option(..., "--out", "-o", help="Output GeoPackage of sample points."),
-    per_class: int = typer.Option(100, "--per-class", help="Sample units per map class."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    per_class: int | None = api_option(
+        SAMPLE, "per_class", POSITIVE, "--per-class", help="Sample units per map class."
+    ),
+    seed: int | None = api_option(SAMPLE, "seed", NON_NEGATIVE, "--seed", help="Random seed."),
     labels: Path | None = typer.Option(
         None,
         "--labels",
@@ -94,8 +99,11 @@ def sample(
     from cropmap.evaluate.sample import stratified_sample
 
     with progress("sample"):
-        path = stratified_sample(map_path, out, per_class=per_class, seed=seed, labels=labels)
-    typer.echo(f"wrote {path} (up to {per_class} random pixels per map class)")
+        path = stratified_sample(
+            map_path, out, labels=labels, **given(per_class=per_class, seed=seed)
+        )
+    n = per_class if per_class is not None else api_default(SAMPLE, "per_class")()
+    typer.echo(f"wrote {path} (up to {n} random pixels per map class)")
 
 
 def register(app: typer.Typer) -> None:
