@@ -307,3 +307,63 @@ def test_memory_stays_bounded_on_a_large_lazy_mosaic(tmp_path):
     chunk = rows * stack.grid.width * 4  # one band's chunk: 4.2 MB
     # the window read (2 bands, raw and dB) and odc's chunk buffers: a few chunks' worth
     assert peak < 12 * chunk, f"peak traced memory {peak / 1e6:.0f} MB"
+
+
+def test_stac_api_search_through_pystac_client(scene, tmp_path):
+    """A minimal local STAC API (landing page + /search) gives the static catalogue's result."""
+    import http.server
+    import threading
+
+    import pystac
+
+    cat = pystac.Catalog.from_file(str(scene["catalog"]))
+    features = []
+    for item in cat.get_items(recursive=True):
+        item.make_asset_hrefs_absolute()
+        d = item.to_dict(include_self_link=False)
+        d["links"] = []
+        features.append(d)
+    calls: list[str] = []
+
+    class Api(http.server.BaseHTTPRequestHandler):
+        def _send(self, doc: dict) -> None:
+            body = json.dumps(doc).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):  # noqa: N802 - http.server's name
+            base = f"http://127.0.0.1:{self.server.server_port}/"
+            calls.append(self.path)
+            if self.path.startswith("/search"):
+                return self._send({"type": "FeatureCollection", "features": features})
+            return self._send({
+                "type": "Catalog", "id": "api", "stac_version": "1.0.0", "description": "test",
+                "conformsTo": ["https://api.stacspec.org/v1.0.0/core",
+                               "https://api.stacspec.org/v1.0.0/item-search"],
+                "links": [{"rel": "self", "href": base}, {"rel": "root", "href": base},
+                          *({"rel": "search", "href": base + "search", "method": m,
+                             "type": "application/geo+json"} for m in ("GET", "POST"))],
+            })  # fmt: skip
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))  # the search body
+            self.do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/"
+        out = composite_stac(
+            url, COLLECTION, CAL, tmp_path / "api.tif", year=2022, bbox=scene["bbox"],
+            bbox_crs=scene["crs"],
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+    assert any(c.startswith("/search") for c in calls)  # pystac-client searched the API
+    assert _read(out)[0].tobytes() == _read(scene["folder"])[0].tobytes()
