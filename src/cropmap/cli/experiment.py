@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import StringConstraints
@@ -146,7 +146,7 @@ def finetune_default(field: str) -> object:
     return field_default(TRAIN.load(), field)
 
 
-def _train_option(field: str, option: str, text: str) -> object:
+def _train_option(field: str, option: str, text: str) -> Any:
     """A fine-tuning option for a TrainConfig field, its default the API's."""
     return config_option(TRAIN, field, option, help=text, default=lambda: finetune_default(field))
 

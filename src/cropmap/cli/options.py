@@ -79,9 +79,9 @@ def describe(tp: Any) -> str:
     base, meta = _plain(tp)
     if typing.get_origin(base) is list:
         return describe(typing.get_args(base)[0])
-    words = [m.text for m in meta if isinstance(m, Accepts)]
-    if words:
-        return words[0]
+    texts = [m.text for m in meta if isinstance(m, Accepts)]
+    if texts:
+        return texts[0]
     if typing.get_origin(base) is Literal:
         return "one of: " + ", ".join(str(v) for v in typing.get_args(base))
     names = {int: "an integer", float: "a number", str: "text", bool: "true or false"}
@@ -89,7 +89,7 @@ def describe(tp: Any) -> str:
         words = " or ".join(names.get(a, getattr(a, "__name__", str(a))) for a in base.__args__)
     else:
         words = names.get(base, getattr(base, "__name__", str(base)))
-    bounds = []
+    bounds: list[str] = []
     for m in meta:
         for attr, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             value = getattr(m, attr, None)
@@ -109,7 +109,8 @@ class ConfigRef:
 
     def load(self) -> type[BaseModel]:
         """The config class."""
-        return getattr(importlib.import_module(self.module), self.name)  # type: ignore[no-any-return]
+        model: type[BaseModel] = getattr(importlib.import_module(self.module), self.name)
+        return model
 
 
 TRAIN = ConfigRef("cropmap.train.trainer", "TrainConfig")
@@ -276,7 +277,7 @@ def resamplings() -> Any:
 
 def choice(*values: str) -> Any:
     """The pydantic type of an option that takes one of ``values``."""
-    return Literal[values]  # type: ignore[valid-type]
+    return Literal[values]
 
 
 def build_config(model: type[BaseModel], options: Mapping[str, str], **values: Any) -> Any:
