@@ -84,5 +84,9 @@ class EmptyPeriodWarning(CropmapWarning):
     """A calendar period has no acquisition: its composite is all nodata."""
 
 
+class SplitAdaptedWarning(CropmapWarning):
+    """A split was adapted to the scene (e.g. a smaller spatial block) so none is empty."""
+
+
 class DroppedParcelsWarning(CropmapWarning):
     """Some parcels were repaired, skipped or fell outside the raster grid."""

@@ -77,3 +77,44 @@ def test_missing_class_column_lists_columns(scene, tmp_path):
         rasterize_parcels(tmp_path / "p.gpkg", comp, tmp_path / "lab.tif")
     assert not (tmp_path / "lab.tif").exists()
     assert np.isfinite(1.0)
+
+
+def test_target_absent_from_parcels_fails_and_keeps_earlier_labels(scene, tmp_path):
+    from typer.testing import CliRunner
+
+    from cropmap.cli.main import app
+    from cropmap.errors import EmptyInputError
+
+    comp, _, _, _ = scene
+    gdf = gpd.GeoDataFrame(
+        {"crop": ["maize", "Wheat"]},
+        geometry=[_grid_box(comp, 1, 5, 1, 5), _grid_box(comp, 6, 9, 6, 9)],
+        crs="EPSG:32631",
+    )
+    gdf.to_file(tmp_path / "p.gpkg")
+    out = tmp_path / "lab.tif"
+    rasterize_parcels(tmp_path / "p.gpkg", comp, out, mapping={"maize": 1})
+    before = out.read_bytes()
+    with pytest.raises(EmptyInputError, match=r"target class rice is in no parcel .*maize, Wheat"):
+        rasterize_parcels(tmp_path / "p.gpkg", comp, out)
+    assert out.read_bytes() == before
+    r = CliRunner().invoke(app, ["rasterize", str(tmp_path / "p.gpkg"), str(comp), str(out)])
+    assert isinstance(r.exception, EmptyInputError)  # main() turns it into exit 2
+    assert out.read_bytes() == before
+
+
+def test_target_parcels_all_outside_the_grid_fail(scene, tmp_path):
+    from cropmap.errors import EmptyInputError
+
+    comp, _, _, _ = scene
+    with rasterio.open(comp) as ds:
+        x0, y0 = ds.transform * (0, 0)
+    gdf = gpd.GeoDataFrame(
+        {"crop": ["maize", "rice"]},
+        geometry=[_grid_box(comp, 1, 5, 1, 5), box(x0 + 1e6, y0, x0 + 1e6 + 50, y0 + 50)],
+        crs="EPSG:32631",
+    )
+    gdf.to_file(tmp_path / "p.gpkg")
+    with pytest.raises(EmptyInputError, match="class rice .* outside"):
+        rasterize_parcels(tmp_path / "p.gpkg", comp, tmp_path / "lab.tif")
+    assert not (tmp_path / "lab.tif").exists()

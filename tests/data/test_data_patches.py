@@ -98,7 +98,8 @@ def test_korea_scale_store_opens_fast_and_reads_lazily(tmp_path):
     """A 12,942-patch manifest loads quickly; only the requested patch file is read."""
     import time
 
-    from cropmap.data.patches import PatchInfo, PatchManifest, _write_npz
+    from cropmap.data.patch_writer import write_npz as _write_npz
+    from cropmap.data.patches import PatchInfo, PatchManifest
 
     infos = [
         PatchInfo(

@@ -295,6 +295,13 @@ def patches(
         PATCHES, "target", str, "--target", help="Target class name (label 1)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing store."),
+    workers: int | None = api_option(
+        PATCHES,
+        "workers",
+        NON_NEGATIVE,
+        "--workers",
+        help="Processes writing patches (0: one per CPU); the store is the same.",
+    ),
 ) -> None:
     """Tile composite + labels into a patch store with spatial train/val/test splits.
 
@@ -328,9 +335,13 @@ def patches(
                 seed=seed,
                 region=region,
                 target=target,
+                workers=workers,
             ),
         )
     counts = ", ".join(f"{k} {v}" for k, v in m.counts().items())
+    if m.block is not None:
+        asked = f" (asked {m.block_requested})" if m.block != m.block_requested else ""
+        counts += f"; spatial block {m.block}{asked} patch sizes"
     typer.echo(f"wrote {len(m.patches)} patches to {out} ({counts}); skipped {m.dropped}")
 
 

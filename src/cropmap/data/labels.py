@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from cropmap.data.mappings import ClassMapping, load_mapping, normalize_class
-from cropmap.errors import DroppedParcelsWarning, VectorError
+from cropmap.errors import DroppedParcelsWarning, EmptyInputError, VectorError
 from cropmap.io.raster import open_raster, open_writer, profile_for
 from cropmap.io.vector import read_vector
 
@@ -101,6 +101,39 @@ def class_values(
     return out, seen, unmapped
 
 
+def _check_targets_present(
+    mapping: Mapping[str, int],
+    default: int,
+    seen: Mapping[str, int],
+    burned: Any,
+    vector_path: str | os.PathLike,
+    class_column: str,
+) -> None:
+    """Raise when no parcel on the grid carries a mapped class: the labels would hold no
+    target at all, and a model trained on them could only learn "not target"."""
+    targets = {
+        key: int(v)
+        for k, v in mapping.items()
+        if int(v) != default and (key := normalize_class(k)) is not None
+    }
+    if not targets or bool(np.isin(np.asarray(burned), list(set(targets.values()))).any()):
+        return
+    shown_t = sorted(targets)
+    names = ", ".join(shown_t[:8]) + (f", ... ({len(shown_t)} classes)" if len(shown_t) > 8 else "")
+    if any(normalize_class(c) in targets for c in seen):
+        raise EmptyInputError(
+            f"no parcel of class {names} in {vector_path} lies on the grid (they all fall "
+            "outside it); nothing written; check the extent of the parcels and the raster"
+        )
+    shown = sorted(seen, key=str.lower)
+    listing = ", ".join(shown[:12]) + (f", ... ({len(shown)} classes)" if len(shown) > 12 else "")
+    raise EmptyInputError(
+        f"target class {names} is in no parcel of {vector_path} (column {class_column!r} "
+        f"holds: {listing or 'no class'}); nothing written; pass --target with one of "
+        "those classes, a --mapping that names them, or --class-column for another column"
+    )
+
+
 def rasterize_parcels(
     vector_path: str | os.PathLike,
     grid_raster: str | os.PathLike,
@@ -139,6 +172,8 @@ def rasterize_parcels(
 
     Raises:
         VectorError: unreadable file, no CRS, missing class column, bad mapping.
+        EmptyInputError: no parcel on the grid has a class of ``mapping`` (a value other
+            than ``default``): the labels would hold no target; nothing is written.
         RasterReadError: the grid raster cannot be read.
     """
     from rasterio.features import rasterize
@@ -190,6 +225,7 @@ def rasterize_parcels(
             "check that both cover the same area and that the vector's CRS is right"
         )
     gdf = gdf[inside]
+    _check_targets_present(mapping, default, seen, gdf["_value"], vector_path, class_column)
     sindex = gdf.sindex
     counts = np.zeros(256, dtype=np.int64)
     prof = profile_for(

@@ -1,78 +1,50 @@
-"""Patch stores: composite + labels tiled into patches, split, and written lazily readable.
+"""Building patch stores: composite + labels tiled into patches, split, and written.
 
-Layout (docs/architecture.md): ``manifest.json`` (:class:`PatchManifest`) and
-``patches/<id>.npz`` with ``x`` float32 ``(T, C, H, W)`` dB (NaN nodata) and ``y`` uint8
-``(H, W)`` (0 other, 1 target, 255 ignore). Reading keeps only the manifest in memory;
-each patch is read from its own file on demand.
+The store format and reading live in :mod:`cropmap.data.store` (re-exported here).
+A store is built in a hidden folder beside its target and moved in place only when
+complete, so a failed or refused build never replaces an earlier store. Patches are
+written by :func:`cropmap.data.patch_writer.write_chunk`, in this process or in a pool of
+worker processes; the store is the same either way.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
-import shutil
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError
 
-from cropmap.data.splits import SPLITS, check_fractions, drop_overlaps, split_patches
-from cropmap.errors import GridMismatchError, PatchStoreError
-from cropmap.io.atomic import atomic_path, atomic_write_text
+from cropmap.data.patch_writer import IGNORE, ChunkJob, run_chunks
+from cropmap.data.splits import (
+    SPLITS,
+    check_fractions,
+    drop_overlaps,
+    spatial_block,
+    split_patches,
+)
+from cropmap.data.store import FORMAT, PatchInfo, PatchManifest, PatchStore, staged_store
+from cropmap.errors import (
+    ConfigError,
+    EmptyInputError,
+    GridMismatchError,
+    PatchStoreError,
+    SplitAdaptedWarning,
+)
+from cropmap.io.atomic import atomic_write_text
 from cropmap.io.raster import open_raster, read_checked
+
+__all__ = ["FORMAT", "PatchInfo", "PatchManifest", "PatchStore", "build_patches"]
 
 log = logging.getLogger(__name__)
 
-FORMAT = "cropmap-patches/1"
-IGNORE = 255
 
-
-class PatchInfo(BaseModel):
-    """One patch: where it lies in the source grid and what it holds."""
-
-    id: str
-    file: str
-    split: str
-    row: int
-    col: int
-    transform: list[float]
-    valid_fraction: float  # share of pixels with a label other than ignore
-    target_fraction: float  # share of valid pixels labelled target (1)
-
-
-class PatchManifest(BaseModel):
-    """The manifest of a patch store (``manifest.json``)."""
-
-    format: str = FORMAT
-    region: str = ""
-    calendar: dict[str, Any] = Field(default_factory=dict)
-    periods: list[str]
-    bands: list[str]
-    crs: str
-    patch_size: int
-    stride: int
-    classes: list[str] = Field(default_factory=lambda: ["other", "rice"])
-    target: str = "rice"
-    ignore_index: int = IGNORE
-    norm: dict[str, dict[str, float]] = Field(default_factory=dict)
-    norm_split: str = "train"
-    split_method: str = "blocks"
-    split_fractions: list[float] = Field(default_factory=lambda: [0.7, 0.15, 0.15])
-    seed: int = 0
-    source: dict[str, str] = Field(default_factory=dict)
-    dropped: dict[str, int] = Field(default_factory=dict)
-    patches: list[PatchInfo]
-
-    def counts(self) -> dict[str, int]:
-        """Number of patches per split."""
-        out = dict.fromkeys(SPLITS, 0)
-        for p in self.patches:
-            out[p.split] = out.get(p.split, 0) + 1
-        return out
+#: Patches per task of the worker pool (small: results come back in order).
+CHUNK_PATCHES = 8
 
 
 def _positions(length: int, size: int, stride: int) -> list[int]:
@@ -85,23 +57,53 @@ def _positions(length: int, size: int, stride: int) -> list[int]:
     return pos
 
 
-def _read_padded(ds: Any, indexes: Any, row: int, col: int, size: int, fill: float) -> np.ndarray:
+def _candidates(
+    ys: Any, rows: list[int], cols: list[int], size: int, min_valid_fraction: float
+) -> tuple[list[tuple[int, int]], int, int]:
+    """Patch origins with enough labelled pixels, the number skipped, and target pixels.
+
+    Reads the label raster one strip of ``size`` rows at a time.
+    """
     from rasterio.windows import Window
 
-    h, w = min(size, ds.height - row), min(size, ds.width - col)
-    arr = read_checked(ds, indexes, window=Window(col, row, w, h))
-    if (h, w) == (size, size):
-        return arr
-    out = np.full(arr.shape[:-2] + (size, size), fill, dtype=arr.dtype)
-    out[..., :h, :w] = arr
-    return out
+    cand: list[tuple[int, int]] = []
+    skipped = n_target = 0
+    for r in rows:
+        h = min(size, ys.height - r)
+        strip = read_checked(ys, 1, window=Window(0, r, ys.width, h))
+        for c in cols:
+            sub = strip[:, c : c + size]
+            if np.count_nonzero(sub != IGNORE) / float(size * size) > min_valid_fraction:
+                cand.append((r, c))
+                n_target += int(np.count_nonzero(sub == 1))
+            else:
+                skipped += 1
+    return cand, skipped, n_target
 
 
-def _write_npz(path: Path, x: np.ndarray, y: np.ndarray) -> None:
-    buf = io.BytesIO()
-    np.savez_compressed(buf, x=x, y=y)
-    with atomic_path(path, suffix=".npz") as tmp:
-        tmp.write_bytes(buf.getvalue())
+def _check_splits(
+    counts: dict[str, int],
+    fractions: Sequence[float],
+    *,
+    size: int,
+    method: str,
+    n_blocks: int | None,
+    why: str,
+) -> None:
+    """Refuse a store where a split with a non-zero share would hold no patch."""
+    empty = [s for s, f in zip(SPLITS, fractions, strict=True) if f > 0 and not counts[s]]
+    if not empty:
+        return
+    shares = ",".join(f"{f:g}" for f in fractions)
+    have = ", ".join(f"{s} {counts[s]}" for s in SPLITS)
+    blocks = f" in {n_blocks} spatial block(s)" if n_blocks is not None else ""
+    zero = ",".join("1" if s == "train" else "0" for s in SPLITS)
+    raise PatchStoreError(
+        f"split {' and '.join(repr(s) for s in empty)} would be empty ({have}; "
+        f"{sum(counts.values())} patches of {size} px{blocks}{why}) for fractions {shares} "
+        f"(--split {method}); use smaller patches (--size {max(1, size // 2)}), a larger "
+        f"scene, --split random, or a zero share for it (--fractions {zero})"
+    )
 
 
 def build_patches(
@@ -121,6 +123,7 @@ def build_patches(
     min_valid_fraction: float = 0.0,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> PatchManifest:
     """Tile a composite and its label raster into a patch store.
 
@@ -132,38 +135,39 @@ def build_patches(
         stride: step between patches (default ``size``: no overlap).
         split: ``blocks`` (spatial, disjoint blocks) or ``random``.
         fractions: train, val, test shares.
-        block: block side in patch sizes for the spatial split.
+        block: block side in patch sizes for the spatial split; it is halved (with a
+            :class:`~cropmap.errors.SplitAdaptedWarning`) while the scene has fewer
+            blocks than splits; the manifest records the effective ``block``.
         seed: seed of the split.
         region, target, classes: recorded in the manifest.
         min_valid_fraction: patches with this share of labelled pixels or less are skipped
             (default 0: skip only patches without any valid label).
         overwrite: replace an existing store in ``out_dir``.
         progress: called as ``progress(done, total)`` while writing patches.
+        workers: processes writing patches (0: one per CPU); the store is the same for
+            any number.
 
     Returns:
         The written :class:`PatchManifest`.
 
     Raises:
         GridMismatchError: labels not on the composite grid.
-        PatchStoreError: a store already exists (without ``overwrite``), or no patch kept.
+        EmptyInputError: no patch holds a target pixel (label 1).
+        PatchStoreError: a store already exists (without ``overwrite``), no patch kept,
+            or a split with a non-zero share would be empty. Nothing is written then.
+        ConfigError: bad ``workers``, split method or fractions.
     """
-    from rasterio.windows import Window
-    from rasterio.windows import transform as window_transform
-
-    from cropmap.sar.composite import composite_layout
+    from cropmap.sar.layout import composite_layout
 
     stride = int(stride or size)
     if size < 1 or stride < 1:
         raise PatchStoreError(f"patch size and stride must be >= 1 (got {size}, {stride})")
+    if workers < 0:
+        raise ConfigError(f"workers (--workers) must be >= 0 (0: one per CPU), got {workers}")
     fr = check_fractions(fractions)
     out = Path(out_dir)
-    if (out / "manifest.json").exists():
-        if not overwrite:
-            raise PatchStoreError(f"a patch store exists in {out}; pass overwrite=True (--force)")
-        shutil.rmtree(out / "patches", ignore_errors=True)
-        (out / "manifest.json").unlink()
-    (out / "patches").mkdir(parents=True, exist_ok=True)
-
+    if (out / "manifest.json").exists() and not overwrite:
+        raise PatchStoreError(f"a patch store exists in {out}; pass overwrite=True (--force)")
     with open_raster(composite) as xs, open_raster(labels) as ys:
         periods, bands = composite_layout(xs)
         if (xs.width, xs.height, xs.crs, xs.transform) != (
@@ -176,75 +180,146 @@ def build_patches(
                 f"labels {labels} are not on the grid of {composite}; rasterize them onto it "
                 "(cropmap rasterize PARCELS COMPOSITE OUT)"
             )
-        T, C = len(periods), len(bands)
-        rows_all = _positions(xs.height, size, stride)
-        cols_all = _positions(xs.width, size, stride)
-        # pass 1: labels only, one strip of rows at a time
-        cand: list[tuple[int, int]] = []
-        skipped_empty = 0
-        for r in rows_all:
-            h = min(size, ys.height - r)
-            strip = read_checked(ys, 1, window=Window(0, r, ys.width, h))
-            for c in cols_all:
-                valid = np.count_nonzero(strip[:, c : c + size] != IGNORE) / float(size * size)
-                if valid > min_valid_fraction:
-                    cand.append((r, c))
-                else:
-                    skipped_empty += 1
-        rows = [r for r, _ in cand]
-        cols = [c for _, c in cand]
-        splits = split_patches(split, rows, cols, size, fr, seed, block)
-        resolved = drop_overlaps(rows, cols, size, splits) if stride < size else splits
-        dropped_overlap = sum(s is None for s in resolved)
-        # pass 2: write patches, accumulate normalization stats on train
-        total = sum(s is not None for s in resolved)
-        stats = {k: np.zeros((C, 3)) for k in ("train", "all")}
-        infos: list[PatchInfo] = []
-        skipped_nodata = done = 0
-        for (r, c), s in zip(cand, resolved, strict=True):
-            if s is None:
-                continue
-            x = _read_padded(xs, None, r, c, size, np.nan).astype(np.float32)
-            nd = xs.nodata
-            if nd is not None and np.isfinite(nd):
-                x[x == nd] = np.nan
-            x = x.reshape(T, C, size, size)
-            y = _read_padded(ys, 1, r, c, size, IGNORE).astype(np.uint8)
-            y[~np.isfinite(x).any(axis=(0, 1))] = IGNORE
-            n_valid = int(np.count_nonzero(y != IGNORE))
-            done += 1
-            if n_valid / float(size * size) <= min_valid_fraction:
-                skipped_nodata += 1
-                continue
-            pid = f"r{r:06d}_c{c:06d}"
-            _write_npz(out / "patches" / f"{pid}.npz", x, y)
-            for key in ("all", s) if s == "train" else ("all",):
-                acc = stats[key]
-                for ci in range(C):
-                    v = x[:, ci][np.isfinite(x[:, ci])].astype(np.float64)
-                    acc[ci] += (v.size, v.sum(), np.square(v).sum())
-            t = window_transform(Window(c, r, size, size), xs.transform)
-            infos.append(
-                PatchInfo(
-                    id=pid,
-                    file=f"patches/{pid}.npz",
-                    split=s,
-                    row=r,
-                    col=c,
-                    transform=[t.a, t.b, t.c, t.d, t.e, t.f],
-                    valid_fraction=round(n_valid / float(size * size), 6),
-                    target_fraction=round(int(np.count_nonzero(y == 1)) / max(n_valid, 1), 6),
-                )
-            )
-            if progress is not None:
-                progress(done, total)
+        cand, skipped_empty, n_target = _candidates(
+            ys,
+            _positions(xs.height, size, stride),
+            _positions(xs.width, size, stride),
+            size,
+            min_valid_fraction,
+        )
         tags = xs.tags()
         crs = xs.crs.to_wkt() if xs.crs else ""
-    if not infos:
+    if not cand:
         raise PatchStoreError(
             f"no patch of {composite} has valid labels in {labels} "
-            f"({skipped_empty + skipped_nodata} candidate patches, all unlabelled or nodata)"
+            f"({skipped_empty} candidate patches, all unlabelled)"
         )
+    if n_target == 0:
+        raise EmptyInputError(
+            f"no pixel of {labels} is labelled 1 (target {target!r}) in any patch: a model "
+            f"could learn nothing of {target!r}; nothing written; rasterize the parcels with "
+            f"the target class (cropmap rasterize PARCELS {composite} {labels} --target NAME)"
+        )
+    T, C = len(periods), len(bands)
+    rows = [r for r, _ in cand]
+    cols = [c for _, c in cand]
+    splits = split_patches(split, rows, cols, size, fr, seed, block)
+    eff = spatial_block(rows, cols, size, fr, block) if split == "blocks" else None
+    n_blocks = None
+    if eff is not None:
+        n_blocks = len({(r // (eff * size), c // (eff * size)) for r, c in cand})
+        if eff != max(1, int(block)):
+            warnings.warn(
+                f"spatial block shrunk from {block} to {eff} patch sizes: the scene has "
+                f"{len(cand)} patches of {size} px, too few blocks of {block} for every split",
+                SplitAdaptedWarning,
+                stacklevel=2,
+            )
+    resolved = drop_overlaps(rows, cols, size, splits) if stride < size else splits
+    dropped_overlap = sum(s is None for s in resolved)
+    counts = {s: sum(x == s for x in resolved) for s in SPLITS}
+    overlap_note = f", {dropped_overlap} dropped for sharing pixels across splits"
+    _check_splits(
+        counts,
+        fr,
+        size=size,
+        method=split,
+        n_blocks=n_blocks,
+        why=overlap_note if dropped_overlap else "",
+    )
+    kept = [(rc, s) for rc, s in zip(cand, resolved, strict=True) if s is not None]
+    with staged_store(out, overwrite) as tmp:
+        jobs = [
+            ChunkJob(
+                composite=str(composite),
+                labels=str(labels),
+                out_dir=str(tmp),
+                size=size,
+                n_periods=T,
+                n_bands=C,
+                min_valid_fraction=min_valid_fraction,
+                origins=tuple(rc for rc, _ in kept[i : i + CHUNK_PATCHES]),
+            )
+            for i in range(0, len(kept), CHUNK_PATCHES)
+        ]
+        stats = {k: np.zeros((C, 3)) for k in ("train", "all")}
+        infos: list[PatchInfo] = []
+        done = skipped_nodata = 0
+        for results in run_chunks(jobs, workers or os.cpu_count() or 1):
+            for res in results:
+                s = kept[done][1]
+                done += 1
+                if res is None:
+                    skipped_nodata += 1
+                    continue
+                for key in ("all", s) if s == "train" else ("all",):
+                    stats[key] += res.stats
+                infos.append(
+                    PatchInfo(
+                        id=res.id,
+                        file=f"patches/{res.id}.npz",
+                        split=s,
+                        row=res.row,
+                        col=res.col,
+                        transform=list(res.transform),
+                        valid_fraction=res.valid_fraction,
+                        target_fraction=res.target_fraction,
+                    )
+                )
+            if progress is not None:
+                progress(done, len(kept))
+        if not infos:
+            raise PatchStoreError(
+                f"no patch of {composite} has valid labels in {labels} "
+                f"({skipped_empty + skipped_nodata} candidate patches, all unlabelled or nodata)"
+            )
+        counts = dict.fromkeys(SPLITS, 0)
+        for p in infos:
+            counts[p.split] += 1
+        _check_splits(
+            counts,
+            fr,
+            size=size,
+            method=split,
+            n_blocks=n_blocks,
+            why=f", {skipped_nodata} without data",
+        )
+        manifest = _manifest(
+            infos,
+            stats,
+            bands,
+            region=region,
+            calendar=json.loads(tags["CALENDAR"]) if "CALENDAR" in tags else {},
+            periods=list(periods),
+            crs=crs,
+            patch_size=size,
+            stride=stride,
+            classes=list(classes) if classes else ["other", target],
+            target=target,
+            split_method=split,
+            block=eff,
+            block_requested=int(block) if split == "blocks" else None,
+            split_fractions=list(fr),
+            seed=seed,
+            source={"composite": str(composite), "labels": str(labels)},
+            dropped={
+                "no_valid_label": skipped_empty,
+                "nodata": skipped_nodata,
+                "overlap_across_splits": dropped_overlap,
+            },
+        )
+        atomic_write_text(tmp / "manifest.json", manifest.model_dump_json(indent=1))
+    log.info("patch store %s: %s", out, manifest.counts())
+    return manifest
+
+
+def _manifest(
+    infos: list[PatchInfo],
+    stats: dict[str, np.ndarray],
+    bands: Sequence[str],
+    **fields: Any,
+) -> PatchManifest:
+    """The manifest, with normalization statistics from train (or all patches)."""
     norm_split = "train" if stats["train"][:, 0].sum() > 0 else "all"
     if norm_split == "all":
         log.warning("no training patches: normalization statistics computed on all patches")
@@ -254,84 +329,10 @@ def build_patches(
         b: float(np.sqrt(max(acc[i, 2] / max(acc[i, 0], 1) - mean[b] ** 2, 1e-12)))
         for i, b in enumerate(bands)
     }
-    calendar = json.loads(tags["CALENDAR"]) if "CALENDAR" in tags else {}
-    manifest = PatchManifest(
-        region=region,
-        calendar=calendar,
-        periods=list(periods),
+    return PatchManifest(
         bands=list(bands),
-        crs=crs,
-        patch_size=size,
-        stride=stride,
-        classes=list(classes) if classes else ["other", target],
-        target=target,
         norm={"mean": mean, "std": std},
         norm_split=norm_split,
-        split_method=split,
-        split_fractions=list(fr),
-        seed=seed,
-        source={"composite": str(composite), "labels": str(labels)},
-        dropped={
-            "no_valid_label": skipped_empty,
-            "nodata": skipped_nodata,
-            "overlap_across_splits": dropped_overlap,
-        },
         patches=infos,
+        **fields,
     )
-    atomic_write_text(out / "manifest.json", manifest.model_dump_json(indent=1))
-    log.info("patch store %s: %s", out, manifest.counts())
-    return manifest
-
-
-class PatchStore:
-    """A patch store on disk; the manifest is in memory, patches are read on demand."""
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-        mpath = self.path / "manifest.json"
-        if not mpath.is_file():
-            raise PatchStoreError(f"no patch store at {self.path} (missing manifest.json)")
-        try:
-            self.manifest = PatchManifest.model_validate_json(mpath.read_text(encoding="utf-8"))
-        except ValidationError as exc:
-            raise PatchStoreError(f"{mpath} is not a valid patch manifest: {exc}") from exc
-        if self.manifest.format != FORMAT:
-            raise PatchStoreError(
-                f"{mpath}: unsupported format {self.manifest.format!r} (expected {FORMAT!r})"
-            )
-        self._by_id = {p.id: p for p in self.manifest.patches}
-
-    def __len__(self) -> int:
-        return len(self.manifest.patches)
-
-    def ids(self, split: str | None = None) -> list[str]:
-        """Patch ids of one split (all when None), in manifest order.
-
-        Raises:
-            PatchStoreError: unknown split name.
-        """
-        if split is None:
-            return [p.id for p in self.manifest.patches]
-        if split not in SPLITS:
-            raise PatchStoreError(f"unknown split {split!r}; use one of: {', '.join(SPLITS)}")
-        return [p.id for p in self.manifest.patches if p.split == split]
-
-    def info(self, pid: str) -> PatchInfo:
-        """Manifest entry of one patch."""
-        try:
-            return self._by_id[pid]
-        except KeyError:
-            raise PatchStoreError(f"no patch {pid!r} in {self.path}") from None
-
-    def read(self, pid: str) -> tuple[np.ndarray, np.ndarray]:
-        """Read one patch: ``x`` float32 ``(T, C, H, W)`` dB (NaN nodata), ``y`` uint8 ``(H, W)``.
-
-        Raises:
-            PatchStoreError: unknown id, or a missing or corrupt patch file.
-        """
-        path = self.path / self.info(pid).file
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return z["x"], z["y"]
-        except (OSError, KeyError, ValueError) as exc:
-            raise PatchStoreError(f"cannot read patch {pid} from {path}: {exc}") from exc

@@ -64,6 +64,23 @@ def random_split(
     return _allocate([1] * len(rows), rng.permutation(len(rows)), f)
 
 
+def spatial_block(
+    rows: Sequence[int], cols: Sequence[int], size: int, fractions: Sequence[float], block: int
+) -> int:
+    """The block side (in patch sizes) a spatial split uses: ``block``, halved (down to
+    one patch) until there are at least as many blocks as splits with a non-zero share.
+    """
+    need = sum(x > 0 for x in check_fractions(fractions))
+    b = max(1, int(block))
+    while b > 1 and len(_block_keys(rows, cols, b * size)) < need:
+        b = max(1, b // 2)
+    return b
+
+
+def _block_keys(rows: Sequence[int], cols: Sequence[int], px: int) -> set[tuple[int, int]]:
+    return {(r // px, c // px) for r, c in zip(rows, cols, strict=True)}
+
+
 def block_split(
     rows: Sequence[int],
     cols: Sequence[int],
@@ -74,19 +91,13 @@ def block_split(
 ) -> list[str]:
     """Assign whole blocks of ``block * size`` pixels to splits (by patch origin).
 
-    The block shrinks (down to one patch) until there are at least as many blocks as
-    splits with a non-zero share.
+    The block shrinks (see :func:`spatial_block`) until there are at least as many
+    blocks as splits with a non-zero share.
     """
     f = check_fractions(fractions)
-    need = sum(x > 0 for x in f)
-    b = max(1, int(block))
-    while True:
-        px = b * size
-        keys = [(r // px, c // px) for r, c in zip(rows, cols, strict=True)]
-        uniq = sorted(set(keys))
-        if len(uniq) >= need or b == 1:
-            break
-        b = max(1, b // 2)
+    px = spatial_block(rows, cols, size, f, block) * size
+    keys = [(r // px, c // px) for r, c in zip(rows, cols, strict=True)]
+    uniq = sorted(set(keys))
     ids = {k: i for i, k in enumerate(uniq)}
     member = [ids[k] for k in keys]
     sizes = np.bincount(member, minlength=len(uniq)).tolist()

@@ -210,6 +210,8 @@ def predict_raster(
         "WINDOW": window,
         "OVERLAP": overlap,
         "ENGINE": engine,
+        "EMPTY_PERIODS": len(source.empty_periods),
+        "EMPTY_PERIOD_NAMES": ",".join(source.empty_periods),
     }
     desc = (f"probability_{info.target}", "class")
     acc = RowAccumulator(width)

@@ -32,6 +32,7 @@ class Source(Protocol):
     transform: Any
     periods: list[str]
     bands: list[str]
+    empty_periods: list[str]  # periods without any acquisition (all nodata)
 
     def read(self, window: Window, bands: Sequence[str]) -> np.ndarray:
         """Return ``(T, C, h, w)`` float32 dB, NaN where there is no data."""
@@ -89,7 +90,9 @@ class CompositeSource:
             self.height, self.width = ds.height, ds.width
             self.crs, self.transform = ds.crs, ds.transform
             periods, bands = composite_layout(ds)
+            empty = ds.tags().get("EMPTY_PERIOD_NAMES", "")
         self.periods, self.bands = list(periods), [b.upper() for b in bands]
+        self.empty_periods = [p for p in empty.split(",") if p]
 
     def read(self, window: Window, bands: Sequence[str]) -> np.ndarray:
         """Read ``(T, C, h, w)`` float32 dB for the named bands (in that order)."""
@@ -99,7 +102,12 @@ class CompositeSource:
 
 
 class FolderSource:
-    """A folder of Sentinel-1 dates composited with a calendar, window by window."""
+    """A folder of Sentinel-1 dates composited with a calendar, window by window.
+
+    Raises:
+        EmptyInputError: no acquisition falls in any period (e.g. a wrong ``year``), so
+            the map would be all nodata; raised on opening, before any output is written.
+    """
 
     def __init__(
         self,
@@ -119,6 +127,7 @@ class FolderSource:
         self.height, self.width = g.height, g.width
         self.crs, self.transform = g.rio_crs, g.affine
         self.periods = list(self._plan.calendar.period_names)
+        self.empty_periods = self._plan.empty_periods
         self.bands = [b.upper() for b in stack.bands]
 
     def read(self, window: Window, bands: Sequence[str]) -> np.ndarray:
