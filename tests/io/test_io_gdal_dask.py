@@ -32,3 +32,23 @@ def test_local_cluster_needs_a_worker():
     pytest.importorskip("distributed")
     with pytest.raises(ConfigError, match="--dask-workers must be at least 1"), dask_client(0):
         pass
+
+
+@pytest.mark.parametrize("compress", [None, "deflate"])
+def test_direct_io_reads_the_same_values(tmp_path, compress):
+    import numpy as np
+    import rasterio
+    from affine import Affine
+    from rasterio.windows import Window
+
+    from cropmap.io.raster import write_geotiff
+
+    arr = np.random.default_rng(0).normal(size=(2, 300, 520)).astype(np.float32)
+    path = write_geotiff(
+        tmp_path / "a.tif", arr, crs="EPSG:32631", transform=Affine(10, 0, 0, 0, -10, 0),
+        compress=compress,
+    )  # fmt: skip
+    win = Window(7, 33, 400, 250)
+    with gdal_env(8, direct_io=True), rasterio.open(path) as ds:
+        direct = ds.read(2, window=win)
+    np.testing.assert_array_equal(direct, arr[1, 33:283, 7:407])

@@ -145,3 +145,15 @@ def test_composite_written_into_the_input_folder_is_not_an_acquisition(s1_db, co
     first = read_composite(composite(folder, folder / "composite_2021-09-01.tif"))
     again = read_composite(composite(folder, folder / "composite_2021-09-01.tif"))
     np.testing.assert_array_equal(first, again)
+
+
+def test_threads_give_the_single_thread_output(s1_db, tmp_path, composite):
+    folder, _ = s1_db
+    one = composite(folder, tmp_path / "a.tif", block_rows=1, threads=1)
+    three = composite(folder, tmp_path / "b.tif", block_rows=1, threads=3)
+    np.testing.assert_array_equal(read_composite(one), read_composite(three))
+    with rasterio.open(count_path(one)) as a, rasterio.open(count_path(three)) as b:
+        np.testing.assert_array_equal(a.read(), b.read())
+    with pytest.raises(ConfigError, match="threads"):
+        composite(folder, tmp_path / "c.tif", threads=0)
+    assert not (tmp_path / "c.tif").exists()

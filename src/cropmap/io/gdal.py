@@ -26,13 +26,18 @@ PREDICT_CACHE_MB = 256
 MAP_WRITE_CACHE_MB = 256
 
 
-def gdal_env(cache_mb: int | None = None) -> rasterio.Env:
+def gdal_env(cache_mb: int | None = None, *, direct_io: bool = False) -> rasterio.Env:
     """The rasterio environment cropmap runs GDAL in.
 
     Args:
         cache_mb: cap of GDAL's block cache in MB (default: GDAL's own, 5 % of RAM).
+        direct_io: read uncompressed GeoTIFFs straight into the caller's array, past the
+            block cache (``GTIFF_DIRECT_IO``; compressed files are read as usual). For
+            reads that touch each block once, as compositing does.
     """
     opts = dict(GDAL_ENV)
     if cache_mb is not None:
         opts["GDAL_CACHEMAX"] = int(cache_mb) * 1024 * 1024  # bytes: never read as MB
+    if direct_io:
+        opts["GTIFF_DIRECT_IO"] = "YES"
     return rasterio.Env(**opts)

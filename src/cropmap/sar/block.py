@@ -187,7 +187,7 @@ def open_reader(stack: Any) -> Any:
 
 def composite_block_task(plan: CompositePlan, window: Window) -> tuple[np.ndarray, np.ndarray]:
     """Worker entry point: open the inputs and composite one window (GDAL cache bounded)."""
-    with gdal_env(COMPOSITE_CACHE_MB):
+    with gdal_env(COMPOSITE_CACHE_MB, direct_io=True):
         return composite_block(plan, window)
 
 

@@ -17,15 +17,20 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rasterio.windows import Window
 
+from cropmap.errors import ConfigError
 from cropmap.io.gdal import COMPOSITE_CACHE_MB, gdal_env
+from cropmap.io.memory import keep_freed_memory
 from cropmap.io.raster import open_writer, profile_for
 from cropmap.sar.block import (
     CompositePlan,
@@ -43,6 +48,9 @@ from cropmap.sar.reducers import Average
 from cropmap.sar.stack import open_stack
 
 log = logging.getLogger(__name__)
+
+#: Most threads compositing at once by default (memory grows with each).
+MAX_THREADS = 4
 
 Progress = Callable[[int, int], None]
 
@@ -81,6 +89,7 @@ def composite_folder(
     scheduler: str | None = None,
     compress: str = "zstd",
     allow_duplicate_dates: bool = False,
+    threads: int | None = None,
 ) -> Path:
     """Composite a Sentinel-1 time series into one T x C band GeoTIFF (dB) by calendar.
 
@@ -105,6 +114,9 @@ def composite_folder(
             :func:`open_stack`).
         compress: GeoTIFF compression of the outputs (``zstd`` level 1 by default: about
             as small as ``deflate`` on backscatter and several times faster to write).
+        threads: windows composited at once in this process (default: one per CPU, at
+            most :data:`MAX_THREADS`); GDAL reads and numpy release the GIL. The output is
+            the same for any number.
 
     Returns:
         The composite's path.
@@ -113,8 +125,9 @@ def composite_folder(
         EmptyInputError: no acquisition falls in any period (e.g. a wrong ``year``);
             nothing is written and an earlier output at ``out_path`` stays as it was.
         RasterReadError, DateParseError, GridMismatchError, UnitsError, CalendarError,
-        RasterWriteError, ConfigError (an unreachable Dask scheduler).
+        RasterWriteError, ConfigError (an unreachable Dask scheduler, bad ``threads``).
     """
+    n_threads = _threads(threads)
     cal = load_calendar(calendar)
     stack = open_stack(
         s1_dir,
@@ -136,6 +149,7 @@ def composite_folder(
         dask_workers=dask_workers,
         scheduler=scheduler,
         compress=compress,
+        threads=n_threads,
     )
 
 
@@ -149,6 +163,7 @@ def write_composite(
     scheduler: str | None = None,
     compress: str = "zstd",
     extra_tags: dict[str, Any] | None = None,
+    threads: int | None = None,
 ) -> Path:
     """Composite a planned time series window by window and write it (the folder layout).
 
@@ -165,10 +180,13 @@ def write_composite(
         scheduler: address of a running Dask scheduler.
         compress: GeoTIFF compression of the outputs.
         extra_tags: more dataset tags (e.g. the STAC source).
+        threads: windows composited at once in this process (see :func:`composite_folder`).
 
     Returns:
         The composite's path.
     """
+    n_threads = _threads(threads)
+    keep_freed_memory()  # large per-window temporaries: no page faults on every window
     stack, cal, average = plan.stack, plan.calendar, plan.average
     g = stack.grid
     windows = row_windows(g.height, g.width, block_rows_for(plan, block_rows))
@@ -222,7 +240,7 @@ def write_composite(
     ):
         pending: Future | None = None
         for done, (win, (values, count)) in enumerate(
-            _run_blocks(plan, windows, dask_workers, scheduler), start=1
+            _run_blocks(plan, windows, n_threads, dask_workers, scheduler), start=1
         ):
             if pending is not None:
                 pending.result()
@@ -255,12 +273,62 @@ def _compression(name: str) -> dict[str, Any]:
     return {"compress": name}
 
 
+def _threads(threads: int | None) -> int:
+    if threads is None:
+        return max(1, min(MAX_THREADS, os.cpu_count() or 1))
+    if threads < 1:
+        raise ConfigError(f"threads (--threads) must be at least 1, got {threads}")
+    return int(threads)
+
+
 def _run_blocks(
-    plan: CompositePlan, windows: list[Window], dask_workers: int, scheduler: str | None
+    plan: CompositePlan,
+    windows: list[Window],
+    threads: int,
+    dask_workers: int,
+    scheduler: str | None,
 ) -> Iterator[tuple[Window, tuple[np.ndarray, np.ndarray]]]:
+    """Yield ``(window, (values, count))`` of every window: on Dask, or in this process."""
     if dask_workers or scheduler:
         yield from run_blocks_dask(plan, windows, dask_workers, scheduler)
         return
-    with gdal_env(COMPOSITE_CACHE_MB), open_reader(plan.stack) as reader:
-        for win in windows:
-            yield win, composite_block(plan, win, reader)
+    if threads <= 1 or len(windows) <= 1:
+        with gdal_env(COMPOSITE_CACHE_MB, direct_io=True), open_reader(plan.stack) as reader:
+            for win in windows:
+                yield win, composite_block(plan, win, reader)
+        return
+    yield from _run_blocks_threads(plan, windows, threads)
+
+
+def _run_blocks_threads(
+    plan: CompositePlan, windows: list[Window], threads: int
+) -> Iterator[tuple[Window, tuple[np.ndarray, np.ndarray]]]:
+    """Composite windows on ``threads`` threads (one reader each), yielded in order.
+
+    At most ``threads`` windows are computed at once, so memory stays bounded.
+    """
+    local = threading.local()
+    readers: list[Any] = []
+
+    def work(win: Window) -> tuple[np.ndarray, np.ndarray]:
+        reader = getattr(local, "reader", None)
+        if reader is None:
+            reader = local.reader = open_reader(plan.stack)
+            readers.append(reader)
+        with gdal_env(COMPOSITE_CACHE_MB, direct_io=True):
+            return composite_block(plan, win, reader)
+
+    try:
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="composite") as pool:
+            todo = iter(windows)
+            pending = deque((w, pool.submit(work, w)) for w in islice(todo, threads))
+            while pending:
+                win, fut = pending.popleft()
+                result = fut.result()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append((nxt, pool.submit(work, nxt)))
+                yield win, result
+    finally:
+        for reader in readers:
+            reader.close()
