@@ -5,9 +5,9 @@ selection also by relative orbit and direction), picks the target grid (UTM at 1
 around the bbox, or a reference raster's), settles units and nodata from the item and
 asset metadata, and opens everything lazily with :func:`odc.stac.load`: items of one
 acquisition are mosaicked onto the grid (first valid pixel wins), nothing is read until
-a window is asked for. :class:`StacReader` reads windows of acquisitions exactly as
-:class:`~cropmap.sar.stack.StackReader` reads files (dB or linear, NaN nodata), so the
-compositing code is shared with the folder path.
+a window is asked for. :class:`~cropmap.sar.stac_reader.StacReader` reads windows of
+acquisitions exactly as :class:`~cropmap.sar.stack.StackReader` reads files (dB or
+linear, NaN nodata), so the compositing code is shared with the folder path.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from rasterio.windows import Window
 
 from cropmap.errors import StacError, UnitsError
 from cropmap.io.raster import open_raster
-from cropmap.sar.db import normalize_units, resolve_units, to_db, to_linear
+from cropmap.sar.db import normalize_units, resolve_units, to_db
 from cropmap.sar.grid import Grid
+from cropmap.sar.stac_reader import StacReader, read_raw
 from cropmap.sar.stac_search import Orbit, asset_keys, orbit_state, relative_orbit
 
 log = logging.getLogger(__name__)
@@ -321,60 +322,12 @@ def _sample(stack: StacStack, n_acq: int = 3, px: int = 64) -> np.ndarray:
     return np.concatenate(values) if values else np.empty(0, np.float32)
 
 
-def read_raw(stack: StacStack, acq: StacAcquisition, window: Window) -> np.ndarray:
-    """Raw values of one window of one acquisition, ``(C, h, w)``, as the assets store them."""
-    rows = slice(int(window.row_off), int(window.row_off + window.height))
-    cols = slice(int(window.col_off), int(window.col_off + window.width))
-    import dask
-
-    parts = [stack.data[k].isel(time=acq.index, y=rows, x=cols).data for k in stack.keys]
-    try:
-        out = dask.compute(*parts, scheduler="threads")
-    except Exception as exc:  # rasterio/odc raise many types for unreadable assets
-        raise StacError(
-            f"cannot read {', '.join(stack.keys)} of items {', '.join(acq.item_ids)} "
-            f"({acq.date}): {exc}"
-        ) from exc
-    return np.stack([np.asarray(o) for o in out])
-
-
-class StacReader:
-    """Reads windows of a :class:`StacStack` as dB or linear float32, NaN nodata.
-
-    Same interface as :class:`~cropmap.sar.stack.StackReader`, so
-    :func:`~cropmap.sar.composite.composite_block` runs on it unchanged.
-    """
-
-    def __init__(self, stack: StacStack) -> None:
-        self.stack = stack
-
-    def __enter__(self) -> StacReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Nothing to close: odc-stac opens and closes assets per chunk."""
-
-    def read(self, acq: StacAcquisition, window: Window, domain: str = "db") -> np.ndarray:
-        """Read ``window`` of one acquisition: float32 ``(C, h, w)``, NaN nodata."""
-        raw = read_raw(self.stack, acq, window)
-        out = np.empty(raw.shape, dtype=np.float32)
-        conv = to_linear if domain == "linear" else to_db
-        for c, nd in enumerate(self.stack.nodata):
-            out[c] = conv(raw[c], self.stack.units, nd)
-        return out
-
-
 __all__ = [
     "KNOWN_UNITS",
     "StacAcquisition",
-    "StacReader",
     "StacStack",
     "group_items",
     "open_stac_stack",
-    "read_raw",
     "solar_day",
     "target_geobox",
 ]
