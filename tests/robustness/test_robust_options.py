@@ -198,3 +198,36 @@ def test_options_check_what_their_config_checks(command, config, options) -> Non
         assert accepted is not None and accepted() == field_type(model, field), field
         checked += 1
     assert checked >= 3
+
+
+def test_patches_on_labels_of_another_grid_leaves_no_store(scene_copy, run_cli) -> None:
+    """The store folder must not survive a failed ``patches`` (it would pass for a result)."""
+    import rasterio
+    from rasterio.transform import Affine
+
+    s = scene_copy
+    with rasterio.open(s / "labels.tif") as ds:
+        profile, data = ds.profile, ds.read()
+    t = profile["transform"]
+    profile["transform"] = Affine(t.a, t.b, t.c + 5000, t.d, t.e, t.f)
+    with rasterio.open(s / "shifted.tif", "w", **profile) as ds:
+        ds.write(data)
+    out = s / "store"
+    code, _, err = run_cli("patches", s / "composite.tif", s / "shifted.tif", "-o", out)
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert code == 2 and len(errors) == 1, err
+    assert not out.exists()
+    assert not [p.name for p in s.iterdir() if p.name.startswith(".store")]
+
+
+def test_train_failing_on_its_input_leaves_no_model_folder(scene_copy, run_cli) -> None:
+    s = scene_copy
+    code, _, err = run_cli(
+        "patches", s / "composite.tif", s / "labels.tif", "-o", s / "p", "--size", "32",
+        "--split", "random",
+    )  # fmt: skip
+    assert code == 0, err
+    out = s / "model"
+    code, _, err = run_cli("train", s / "p", "-o", out, "--bands", "HH", "--epochs", "1")
+    assert code == 2 and err.strip().splitlines()[-1].startswith("error:"), err
+    assert not out.exists()

@@ -15,6 +15,7 @@ from cropmap.cli.common import (
     out_option,
     parse_bands,
     parse_list,
+    removed_on_failure,
     resolve_out,
 )
 from cropmap.cli.options import (
@@ -319,7 +320,7 @@ def patches(
             f"--fractions: {fractions!r} is invalid; accepted: three numbers >= 0 "
             "summing to 1 (train,val,test), e.g. 0.7,0.15,0.15"
         ) from None
-    with progress("patches", unit="patches") as tick:
+    with removed_on_failure(out), progress("patches", unit="patches") as tick:
         m = build_patches(
             composite,
             labels,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from cropmap.cli.common import removed_on_failure
 from cropmap.cli.options import SCENE, build_config, checked, choice, config_option, field_of
 from cropmap.cli.progress import progress
 
@@ -78,7 +79,7 @@ def simulate(
         revisit_days=revisit_days,
         defects=defects,
     )
-    with progress(f"simulate {region}", unit="acquisitions") as tick:
+    with removed_on_failure(out), progress(f"simulate {region}", unit="acquisitions") as tick:
         path = simulate_scene(
             cfg.region,
             cfg.size,
