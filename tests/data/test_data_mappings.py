@@ -129,9 +129,10 @@ def test_cli_rasterize_mapping_prints_unmapped(scene, tmp_path, monkeypatch, cap
         sys, "argv", ["cropmap", "rasterize", str(vec), str(comp), "--out", str(out), "--mapping",
                       "france-rpg"],
     )  # fmt: skip
-    with pytest.raises(SystemExit) as exc:
+    try:
         main()
-    assert exc.value.code == 0
+    except SystemExit as exc:  # success may end in exit status 0 or just return
+        assert exc.code in (0, None)
     printed = capsys.readouterr().out
     assert "1 classes not in the mapping got 0 (parcels: PPH 2)" in printed
     with rasterio.open(out) as ds:

@@ -20,9 +20,10 @@ def test_simulate_stac_writes_a_catalogue(tmp_path, monkeypatch, capsys):
     args = ["simulate", "--region", "spain", "--size", "32", "--year", "2022", "--out", str(out),
             "--stac"]  # fmt: skip
     monkeypatch.setattr(sys, "argv", ["cropmap", *args])
-    with pytest.raises(SystemExit) as exc:
+    try:
         main()
-    assert exc.value.code == 0
+    except SystemExit as exc:  # success may end in exit status 0 or just return
+        assert exc.code in (0, None)
     assert f"collection {COLLECTION}" in capsys.readouterr().out
 
     cat = pystac.Catalog.from_file(str(out / "stac" / "catalog.json"))
