@@ -77,9 +77,10 @@ def reference_classes(
 
 
 def _sample_points(gdf: Any, crs: Any) -> Any:
+    """One point per unit in ``crs``: points as they are, any other geometry (a parcel, a
+    multi-point) by its representative point, which always lies on the geometry."""
     geoms = gdf.geometry.to_crs(crs)
-    polygonal = geoms.geom_type.isin(["Polygon", "MultiPolygon"])
-    return geoms.where(~polygonal, geoms.representative_point())
+    return geoms.where(geoms.geom_type == "Point", geoms.representative_point())
 
 
 def estimate_area(
