@@ -386,3 +386,14 @@ def test_read_ahead_reads_the_next_dates_of_the_window_and_drops_stale_ones(scen
         assert {k[2] for k in ahead._pending} == {32}  # the top window's reads were dropped
         assert a0.tobytes() == plain.read(stack.acquisitions[0], top).tobytes()
         assert a1.tobytes() == plain.read(stack.acquisitions[1], top, "linear").tobytes()
+
+
+@pytest.mark.slow
+def test_stac_on_dask_worker_processes_is_identical(scene, tmp_path):
+    """The lazy stack travels to Dask worker processes, which read their windows."""
+    out = composite_stac(
+        scene["catalog"], COLLECTION, CAL, tmp_path / "dask.tif", year=2022,
+        reference=scene["folder"], block_rows=16, dask_workers=2,
+    )  # fmt: skip
+    assert _read(out)[0].tobytes() == _read(scene["folder"])[0].tobytes()
+    assert _read(out)[1].tobytes() == _read(scene["folder"])[1].tobytes()

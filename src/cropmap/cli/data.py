@@ -135,8 +135,7 @@ def composite(
     if stac is not None:
         if s1 is not None and out is None and legacy_out is None:
             s1, legacy_out = None, s1  # `--stac CAT ... OUT.tif`: the one positional is OUT
-        unused = {"S1": s1, "--file-bands": file_bands, "--dates": dates, "--align": align,
-                  "--dask-workers": dask_workers, "--scheduler": scheduler}  # fmt: skip
+        unused = {"S1": s1, "--file-bands": file_bands, "--dates": dates, "--align": align}
         extra = [k for k, v in unused.items() if v]
         if extra:
             raise OptionError(f"{extra[0]}: not used with --stac; drop it")
@@ -158,6 +157,8 @@ def composite(
                 reference=reference,
                 sign=sign,
                 progress=tick,
+                dask_workers=dask_workers,
+                scheduler=scheduler,
                 **common,
             )
         _report_composite(path)

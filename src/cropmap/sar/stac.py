@@ -144,6 +144,8 @@ def composite_stac(
     block_rows: int = 512,
     progress: Progress | None = None,
     compress: str = "zstd",
+    dask_workers: int = 0,
+    scheduler: str | None = None,
 ) -> Path:
     """Composite a Sentinel-1 season found in a STAC catalogue into one T x C GeoTIFF (dB).
 
@@ -176,6 +178,9 @@ def composite_stac(
         block_rows: rows per processing window (and per Dask chunk).
         progress: called as ``progress(done_blocks, total_blocks)``.
         compress: GeoTIFF compression of the outputs.
+        dask_workers: composite windows on a local Dask cluster of this many worker
+            processes (the lazy stack is sent to them; each reads its windows itself).
+        scheduler: address of a running Dask scheduler whose workers can reach the assets.
 
     Returns:
         The composite's path.
@@ -216,5 +221,12 @@ def composite_stac(
         "STAC_ORBIT": orbit,
     }
     return write_composite(
-        plan, out_path, block_rows=block_rows, progress=progress, compress=compress, extra_tags=tags
+        plan,
+        out_path,
+        block_rows=block_rows,
+        progress=progress,
+        compress=compress,
+        extra_tags=tags,
+        dask_workers=dask_workers,
+        scheduler=scheduler,
     )
