@@ -93,7 +93,7 @@ def test_catalonia_names_ignore_accents_and_korea_hangul(scene, tmp_path):
 def test_preset_without_column_needs_class_column(scene, tmp_path):
     comp = scene[0]
     vec = _parcels(comp, "producte", ["ARROS"], tmp_path / "dun.gpkg")
-    with pytest.raises(VectorError, match="column 'crop' not in .*producte"):
+    with pytest.raises(VectorError, match="'catalonia-dun' names no class column.*producte"):
         rasterize_parcels(vec, comp, tmp_path / "c.tif", mapping="catalonia-dun")
 
 

@@ -186,9 +186,16 @@ def rasterize_parcels(
         cm = load_mapping(mapping)
         mapping = cm.values
     mapping = {"rice": 1} if mapping is None else mapping
-    class_column = class_column or (cm.column if cm is not None else None) or "crop"
     default = default if default is not None else (cm.default if cm is not None else 0)
     unknown = unknown if unknown is not None else (cm.unknown if cm is not None else IGNORE)
+    if class_column is None and cm is not None and cm.column is None:
+        gdf = read_vector(vector_path, layer=layer)
+        have = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
+        raise VectorError(
+            f"mapping {cm.name!r} names no class column; pass class_column= (--class-column) "
+            f"with the column of {vector_path} that holds the codes (columns: {have})"
+        )
+    class_column = class_column or (cm.column if cm is not None else None) or "crop"
     gdf = read_vector(vector_path, layer=layer, columns=[class_column])
     with open_raster(grid_raster) as ds:
         crs, transform, width, height = ds.crs, ds.transform, ds.width, ds.height
