@@ -9,7 +9,7 @@ from cropmap.errors import ConfigError
 from cropmap.evaluate.area import Z95, error_matrix, stratified_estimate
 
 # Olofsson et al. 2014, "Good practices for estimating area and assessing accuracy of land
-# change", Remote Sensing of Environment 148: 42-57, section 5 (the numerical example),
+# change", Remote Sensing of Environment 148: 42-57, the worked example (p. 54),
 # Table 8: sample counts of a stratified random sample, rows = map class (stratum),
 # columns = reference class; classes deforestation, forest gain, stable forest, stable
 # non-forest; mapped areas 200,000 / 150,000 / 3,200,000 / 6,450,000 Landsat pixels (30 m,
@@ -46,9 +46,9 @@ def test_paper_example_accuracies() -> None:
     0.75 +- 0.21, 0.85, 0.93 +- 0.03, 0.96; overall 0.95 +- 0.02 (two decimals).
 
     The paper prints producer's CIs of 0.23 (forest gain) and 0.01 (stable non-forest);
-    its own equation 7 gives 0.25 and 0.02 with these counts (the same discrepancy is noted
-    in accuracyAssessmentTools' tests), so those two are checked against equation 7 by hand
-    below rather than against the printed numbers.
+    its own variance formula for producer's accuracy gives 0.25 and 0.02 with these counts
+    (accuracyAssessmentTools' tests note the same), so those two are not asserted against
+    the paper; the formula itself is checked by hand in the two-class example below.
     """
     e = stratified_estimate(PAPER_COUNTS, PAPER_MAPPED, pixel_area_ha=PAPER_PIXEL_HA)
     np.testing.assert_allclose(e.users, [0.88, 0.73, 0.93, 0.96], atol=0.005)
@@ -82,7 +82,7 @@ def test_hand_computed_two_class_example() -> None:
     User's rice = 0.8, V = 0.8*0.2/9 = 0.017777..., CI = 1.96 * 0.13333 = 0.26133.
     Producer's rice = 0.08 / 0.17 = 0.470588.
     Overall = 0.81 + 0.08 = 0.89; V = 0.81 * 0.9*0.1/19 + 0.01 * 0.8*0.2/9 = 0.0040146.
-    Producer's variance (eq. 7) for rice (j = 1), N_.1 = 9000*0.1 + 1000*0.8 = 1,700 px:
+    Producer's variance (the paper's formula), rice (j = 1), N_.1 = 9000*0.1 + 1000*0.8 = 1,700:
       own = 1000^2 * (1 - 0.470588)^2 * 0.8*0.2/9 = 1e6 * 0.280277 * 0.0177778 = 4,982.70
       other = 0.470588^2 * 9000^2 * 0.1*0.9/19 = 0.221453 * 8.1e7 * 0.00473684 = 84,968.6
       V = (4,982.70 + 84,968.6) / 1700^2 = 0.0311250 -> CI = 1.96 * 0.176423 = 0.345787.

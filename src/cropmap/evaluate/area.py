@@ -12,14 +12,14 @@ a *reference sample* instead, using the map only as the stratification:
   systematic, post-stratified), each with its map class ``i`` and reference class ``j``,
   counted in the error matrix ``n_ij``.
 
-Estimators (the paper's equations 4-11; rows = map, columns = reference):
+Estimators (rows = map, columns = reference):
 
 * area proportions ``p_ij = W_i n_ij / n_i.``; area of class ``k``:
   ``p_.k = sum_i W_i n_ik / n_i.``, ``A_k = N p_.k`` pixels;
 * ``S(p_.k) = sqrt(sum_i W_i^2 q_ik (1 - q_ik) / (n_i. - 1))`` with ``q_ik = n_ik / n_i.``,
   and the 95 % confidence interval ``A_k +- 1.96 N S(p_.k)``;
 * user's accuracy ``U_i = p_ii / p_i.``, ``V(U_i) = U_i (1 - U_i) / (n_i. - 1)``;
-* producer's accuracy ``P_j = p_jj / p_.j`` with the variance of equation 7;
+* producer's accuracy ``P_j = p_jj / p_.j`` with the paper's variance formula (below);
 * overall accuracy ``O = sum_j p_jj``, ``V(O) = sum_i W_i^2 U_i (1 - U_i) / (n_i. - 1)``.
 
 Pure numpy; :mod:`cropmap.evaluate.area_io` reads maps and reference files for it.
@@ -191,7 +191,7 @@ def stratified_estimate(
         if ((n_i == 1) & (N_h > 0)).any():
             notes.append("a stratum has a single sample unit: its variance term is taken as 0")
         inv = np.where(dof > 0, 1.0 / dof, 0.0)
-        p = W[:, None] * q  # eq. 4: p_ij
+        p = W[:, None] * q  # p_ij: area proportions
         p_ref = p.sum(axis=0)  # p_.j
         p_map = p.sum(axis=1)  # p_i. (= W_i where sampled)
         diag = np.diag(p)
@@ -200,9 +200,9 @@ def stratified_estimate(
         overall = float(diag.sum())
         var_users = users * (1 - users) * inv
         var_overall = float(np.nansum(W**2 * np.nan_to_num(var_users)))
-        # eq. 10: standard error of the area proportion of each reference class
+        # variance of the area proportion of each reference class
         var_p_ref = (W[:, None] ** 2 * q * (1 - q) * inv[:, None]).sum(axis=0)
-        # eq. 7: producer's accuracy, with estimated reference totals N_.j (pixels)
+        # variance of producer's accuracy, with estimated reference totals N_.j (pixels)
         N_ref = (N_h[:, None] * q).sum(axis=0)
         var_prod = np.full(k, np.nan)
         for j in range(k):
