@@ -397,3 +397,18 @@ def test_stac_on_dask_worker_processes_is_identical(scene, tmp_path):
     )  # fmt: skip
     assert _read(out)[0].tobytes() == _read(scene["folder"])[0].tobytes()
     assert _read(out)[1].tobytes() == _read(scene["folder"])[1].tobytes()
+
+
+def test_static_catalogue_without_collection_ids(scene, tmp_path):
+    """Items naming no collection are found when no collection is asked for."""
+    cat = tmp_path / "nocoll"
+    shutil.copytree(scene["catalog"].parent, cat)
+    for item_json in cat.rglob("*_t*.json"):
+        doc = json.loads(item_json.read_text())
+        doc.pop("collection", None)
+        doc["links"] = [ln for ln in doc["links"] if ln["rel"] != "collection"]
+        item_json.write_text(json.dumps(doc))
+    out = composite_stac(
+        cat / "catalog.json", None, CAL, tmp_path / "n.tif", year=2022, reference=scene["folder"]
+    )
+    assert _read(out)[0].tobytes() == _read(scene["folder"])[0].tobytes()

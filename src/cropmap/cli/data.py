@@ -99,7 +99,10 @@ def composite(
         None, "--stac", help="STAC API URL or static catalog.json to search instead of S1."
     ),
     collection: str | None = typer.Option(
-        None, "--collection", help="STAC collection id (e.g. sentinel-1-rtc); with --stac."
+        None,
+        "--collection",
+        help="STAC collection id (e.g. sentinel-1-rtc); with --stac (default: any, for "
+        "static catalogues whose items name none).",
     ),
     bbox: str | None = typer.Option(
         None, "--bbox", help="Area W,S,E,N (in --bbox-crs); with --stac (or --reference)."
@@ -139,8 +142,8 @@ def composite(
         extra = [k for k, v in unused.items() if v]
         if extra:
             raise OptionError(f"{extra[0]}: not used with --stac; drop it")
-        if collection is None or year is None:
-            raise OptionError("--stac needs --collection NAME and --year YEAR")
+        if year is None:
+            raise OptionError("--year: missing; --stac needs the season's start year")
         out = resolve_out(out, legacy_out, "composite")
         from cropmap.sar.stac import composite_stac
 

@@ -69,7 +69,7 @@ def _reference_bbox(reference: str | os.PathLike) -> tuple[tuple[float, ...], st
 
 def open_stac(
     source: str | os.PathLike,
-    collection: str,
+    collection: str | None,
     calendar: str | os.PathLike | Calendar,
     year: int,
     *,
@@ -118,13 +118,13 @@ def open_stac(
         resampling=resampling,
         chunk_rows=chunk_rows,
         source=str(source),
-        collection=collection,
+        collection=collection or "",
     )
 
 
 def composite_stac(
     source: str | os.PathLike,
-    collection: str,
+    collection: str | None,
     calendar: str | os.PathLike | Calendar,
     out_path: str | os.PathLike,
     *,
@@ -155,7 +155,8 @@ def composite_stac(
 
     Args:
         source: STAC API URL, or a static ``catalog.json`` / ``collection.json`` (or folder).
-        collection: collection id (e.g. ``sentinel-1-rtc``).
+        collection: collection id (e.g. ``sentinel-1-rtc``); None: every item of a static
+            catalogue (whose items may name no collection).
         calendar: preset name, YAML path or :class:`Calendar`.
         out_path: output GeoTIFF.
         year: season start year (searched from the first period's start to the last's end).
@@ -216,7 +217,7 @@ def composite_stac(
         items.setdefault(a.date.isoformat(), []).extend(a.item_ids)
     tags: dict[str, Any] = {
         "STAC_SOURCE": str(source),
-        "STAC_COLLECTION": collection,
+        "STAC_COLLECTION": collection or "",
         "STAC_ITEMS": json.dumps(items),
         "STAC_ORBIT": orbit,
     }

@@ -93,7 +93,7 @@ def _day_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]
 
 
 def _search_static(
-    root: str, collection: str, bbox: Sequence[float], start: dt.date, end: dt.date
+    root: str, collection: str | None, bbox: Sequence[float], start: dt.date, end: dt.date
 ) -> list[Any]:
     import pystac
     from shapely.geometry import box, shape
@@ -109,7 +109,7 @@ def _search_static(
     out, ids = [], set()
     for item in cat.get_items(recursive=True):
         ids.add(item.collection_id)
-        if item.collection_id != collection or item.geometry is None:
+        if (collection and item.collection_id != collection) or item.geometry is None:
             continue
         a, b = _item_range(item)
         a = a if a.tzinfo else a.replace(tzinfo=dt.UTC)
@@ -117,7 +117,7 @@ def _search_static(
         if b < t0 or a > t1 or not shape(item.geometry).intersects(area):
             continue
         out.append(item)
-    if collection not in ids:
+    if collection and collection not in ids:
         have = ", ".join(sorted(str(i) for i in ids)) or "none"
         raise StacError(f"collection {collection!r} not in {root} (collections: {have})")
     return out
@@ -125,7 +125,7 @@ def _search_static(
 
 def _search_api(
     url: str,
-    collection: str,
+    collection: str | None,
     bbox: Sequence[float],
     start: dt.date,
     end: dt.date,
@@ -142,7 +142,7 @@ def _search_api(
         raise StacError(f"cannot open STAC API {url}: {exc}") from exc
     try:
         search = client.search(
-            collections=[collection],
+            collections=[collection] if collection else None,
             bbox=list(bbox),
             datetime=f"{start.isoformat()}/{end.isoformat()}",
             max_items=max_items,
@@ -156,7 +156,7 @@ def _search_api(
 
 def search_items(
     source: str | Path,
-    collection: str,
+    collection: str | None,
     bbox: Sequence[float],
     start: dt.date,
     end: dt.date,
@@ -170,7 +170,8 @@ def search_items(
     Args:
         source: STAC API URL, or a static ``catalog.json`` / ``collection.json`` (path,
             folder or URL).
-        collection: collection id (e.g. ``sentinel-1-rtc``).
+        collection: collection id (e.g. ``sentinel-1-rtc``); None: any (for static
+            catalogues whose items name no collection).
         bbox: ``(west, south, east, north)`` in degrees.
         start: first day of the season.
         end: last day of the season.
@@ -193,8 +194,9 @@ def search_items(
         items = _search_api(src, collection, bbox, start, end, max_items)
     if items is None:
         items = _search_static(_static_root(src), collection, bbox, start, end)
+    what = f"collection {collection!r}" if collection else "any collection"
     where = (
-        f"collection {collection!r} of {src} over bbox "
+        f"{what} of {src} over bbox "
         f"{', '.join(f'{v:.5f}' for v in bbox)} (lon/lat) from {start} to {end}"
     )
     if not items:
