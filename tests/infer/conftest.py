@@ -57,10 +57,9 @@ def _make_model_dir(out: Path, seed: int = 0, n_classes: int = 2) -> Path:
     """Save a tiny seeded Recurrent U-Net (widths 4-8-8-8) with random batch-norm stats."""
     import torch
 
-    from cropmap.infer.engines import models_api
     from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
+    from cropmap.models.registry import ModelMeta, save_model
 
-    api = models_api()
     torch.manual_seed(seed)
     cfg = UNetConfig(
         in_channels=2, widths=(4, 8, 8, 8), bottleneck=8, dropout=0.0, n_classes=n_classes
@@ -82,14 +81,14 @@ def _make_model_dir(out: Path, seed: int = 0, n_classes: int = 2) -> Path:
         model.head.weight.mul_(k)
         model.head.bias.copy_(k * (model.head.bias - logits.median()))
     classes = ["other", "rice"] if n_classes == 2 else ["other", "rice", "maize"][:n_classes]
-    meta = api.ModelMeta(
+    meta = ModelMeta(
         bands=BANDS,
         periods=PERIODS,
         norm={"mean": {"VV": -12.0, "VH": -19.0}, "std": {"VV": 4.0, "VH": 4.5}},
         classes=classes,
         target="rice",
     )
-    api.save_model(out, model.eval(), meta)
+    save_model(out, model.eval(), meta)
     return out
 
 

@@ -11,15 +11,16 @@ import rasterio
 from cropmap.errors import ConfigError, ModelFileError
 from cropmap.infer import predict as predict_mod
 from cropmap.infer.cog import NODATA, dequantize
-from cropmap.infer.engines import ENGINES, TorchEngine
+from cropmap.infer.engines import ENGINES
 from cropmap.infer.predict import predict_raster
+from cropmap.models.registry import read_meta
 
 
 class PixelEngine:
     """A context-free stand-in: the logit of a pixel depends on that pixel only."""
 
     def __init__(self, model_dir: Path, **_: object) -> None:
-        self.info = TorchEngine(model_dir).info
+        self.meta = read_meta(model_dir)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return (0.7 * x[:, 0, 1] - 0.3 * x[:, -1, 0])[:, None].astype(np.float32)
@@ -145,7 +146,7 @@ def test_early_season_uses_first_k_periods(model_dir: Path, tmp_path: Path, make
         assert ds.tags()["PERIODS_USED"] == "3"
     with pytest.raises(ModelFileError, match="--periods 3"):
         predict_raster(model_dir, three, tmp_path / "d.tif", window=64)
-    with pytest.raises(ModelFileError, match="only 3 periods"):
+    with pytest.raises(ConfigError, match=r"--periods must be in 1\.\.3"):
         predict_raster(model_dir, three, tmp_path / "d.tif", window=64, periods=5)
 
 

@@ -41,6 +41,13 @@ def _engines() -> object:
     return choice(*ENGINES)
 
 
+def _precisions() -> object:
+    """The inference precisions (fp32, bf16, int8), as a choice (checked lazily)."""
+    from cropmap.infer.engines import PRECISIONS
+
+    return choice(*PRECISIONS)
+
+
 if TYPE_CHECKING:
     from cropmap.evaluate.mapped import MappedArea
 
@@ -67,6 +74,13 @@ def predict(
     ),
     engine: str | None = api_option(
         PREDICT, "engine", _engines, "--engine", help="Inference engine: torch or onnx."
+    ),
+    precision: str | None = api_option(
+        PREDICT,
+        "precision",
+        _precisions,
+        "--precision",
+        help="Numeric precision: fp32, bf16 (torch engine) or int8 (onnx engine).",
     ),
     onnx: Path | None = typer.Option(
         None, "--onnx", help="ONNX file for --engine onnx (default MODEL/model.onnx)."
@@ -125,6 +139,7 @@ def predict(
                 overlap=overlap,
                 batch_size=batch_size,
                 engine=engine,
+                precision=precision,
                 threshold=threshold,
                 units=units,
             ),

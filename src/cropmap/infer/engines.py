@@ -2,158 +2,107 @@
 
 An engine maps a batch ``(B, T, C, H, W)`` float32 (normalized dB, NaN set to 0, time
 already padded to the model's ``T``) to logits ``(B, K, H, W)`` float32 (``K = 1`` for two
-classes). ``"torch"`` runs the Recurrent U-Net eagerly (batch norm folded into the
-convolutions); ``"onnx"`` runs an exported graph with onnxruntime (:mod:`.onnx`).
+classes). ``"torch"`` runs the Recurrent U-Net eagerly with batch norm folded into the
+convolutions (:func:`cropmap.models.recurrent_unet.fold_batchnorm`), in ``fp32`` or in
+``bf16`` (autocast, channels-last; on CUDA when present); ``"onnx"`` runs an exported
+graph with onnxruntime (:mod:`.onnx`), ``fp32`` or statically quantized ``int8``.
+Every engine carries the model's :class:`~cropmap.models.registry.ModelMeta` as ``meta``.
 Engines are cached per process, so Dask workers load a model once.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from cropmap.errors import ConfigError, ModelFileError
+from cropmap.errors import ConfigError
+from cropmap.infer.onnx import OnnxEngine
+from cropmap.models.registry import ModelMeta, load_model
 
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What tiled inference needs to know about a model (from its ``model.json``)."""
-
-    bands: tuple[str, ...]
-    periods: tuple[str, ...]
-    mean: tuple[float, ...]  # per band, dB
-    std: tuple[float, ...]  # per band, dB
-    classes: tuple[str, ...]
-    target: str
-    time_padding: str
-    scale: int  # height and width must be multiples of this
-    weights_sha256: str
-
-    @property
-    def n_steps(self) -> int:
-        """Time steps the model was trained on."""
-        return len(self.periods)
-
-    @property
-    def target_index(self) -> int:
-        """Class index of the target crop."""
-        return self.classes.index(self.target) if self.target in self.classes else 1
-
-
-def models_api() -> Any:
-    """The module holding ``load_model`` / ``read_meta`` (``cropmap.models``)."""
-    mod = importlib.import_module("cropmap.models")
-    if hasattr(mod, "load_model"):
-        return mod
-    return importlib.import_module("cropmap.models.registry")
-
-
-def model_info(meta: Any) -> ModelInfo:
-    """Build :class:`ModelInfo` from a ``ModelMeta`` (or a dict of its fields).
-
-    Raises:
-        ModelFileError: not a Recurrent U-Net, or normalization statistics are missing.
-    """
-    get = meta.get if isinstance(meta, dict) else lambda k, d=None: getattr(meta, k, d)
-    kind = get("kind", "recurrent_unet")
-    if kind != "recurrent_unet":
-        raise ModelFileError(
-            f"tiled prediction runs Recurrent U-Net models; this model is a {kind!r} "
-            "(predict a random forest with cropmap.models on composite arrays)"
-        )
-    arch = dict(get("arch", {}) or {})
-    bands = tuple(str(b).upper() for b in get("bands", ()))
-    periods = tuple(get("periods", ()) or ())
-    if not periods:
-        periods = tuple(f"P{i + 1}" for i in range(int(arch.get("n_steps", 8))))
-    norm = get("norm", {}) or {}
-    try:
-        mean = tuple(float(norm["mean"][b]) for b in get("bands", ()))
-        std = tuple(float(norm["std"][b]) for b in get("bands", ()))
-    except KeyError as exc:
-        raise ModelFileError(
-            f"model.json lacks normalization statistics for band {exc}; retrain or re-save "
-            "the model with norm = {'mean': {band: dB}, 'std': {band: dB}}"
-        ) from exc
-    return ModelInfo(
-        bands=bands,
-        periods=periods,
-        mean=mean,
-        std=std,
-        classes=tuple(get("classes", ("other", "rice"))),
-        target=str(get("target", "rice")),
-        time_padding=str(arch.get("time_padding", "tip")),
-        scale=2 ** len(arch.get("widths", (16, 32, 64, 128))),
-        weights_sha256=str(get("weights_sha256", "")),
-    )
+#: Numeric precisions of inference, by name (the engines that run each are listed).
+PRECISIONS: dict[str, tuple[str, ...]] = {
+    "fp32": ("torch", "onnx"),
+    "bf16": ("torch",),
+    "int8": ("onnx",),
+}
 
 
 class Engine(Protocol):
     """A loaded model: ``engine(x (B,T,C,H,W)) -> logits (B,K,H,W)``, float32 numpy."""
 
-    info: ModelInfo
+    meta: ModelMeta
 
     def __call__(self, x: np.ndarray) -> np.ndarray: ...
 
 
-def fold_batch_norm(model: Any) -> Any:
-    """Fold every ``Sequential(Conv2d, BatchNorm2d, ...)`` pair into one conv (eval only).
-
-    Same outputs up to rounding, fewer passes over memory. Returns ``model`` (changed in
-    place).
-    """
-    import torch
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    for module in model.modules():
-        if not isinstance(module, torch.nn.Sequential):
-            continue
-        children = list(module.named_children())
-        for (name_a, a), (name_b, b) in zip(children, children[1:], strict=False):
-            if isinstance(a, torch.nn.Conv2d) and isinstance(b, torch.nn.BatchNorm2d):
-                setattr(module, name_a, fuse_conv_bn_eval(a, b))
-                setattr(module, name_b, torch.nn.Identity())
-    return model
+def check_precision(engine: str, precision: str) -> None:
+    """Raise :class:`ConfigError` unless ``engine`` runs ``precision``."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    known = {name for names in PRECISIONS.values() for name in names}
+    if engine in known and engine not in PRECISIONS[precision]:
+        runs = [p for p, engines in PRECISIONS.items() if engine in engines]
+        raise ConfigError(
+            f"engine {engine!r} does not run precision {precision!r} (it runs "
+            f"{', '.join(runs)}); use --engine {PRECISIONS[precision][0]} for {precision}"
+        )
 
 
 class TorchEngine:
-    """Eager PyTorch on the CPU, ``threads`` intra-op threads, batch norm folded."""
+    """Eager PyTorch, batch norm folded; ``bf16`` adds autocast and channels-last.
 
-    def __init__(self, model_dir: str | os.PathLike, threads: int | None = None, **_: Any):
+    Runs on CUDA when a GPU is present, else on the CPU with ``threads`` intra-op threads
+    (on CPUs with AVX-512 BF16 or AMX, oneDNN runs bf16 convolutions natively).
+    """
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike,
+        *,
+        meta: ModelMeta | None = None,
+        threads: int | None = None,
+        precision: str = "fp32",
+        **_: Any,
+    ) -> None:
         import torch
 
-        model, meta = models_api().load_model(model_dir)
-        self.info = model_info(meta)
-        self.model = fold_batch_norm(model.eval())
+        from cropmap.models.recurrent_unet import fold_batchnorm
+
+        check_precision("torch", precision)
+        model, self.meta = load_model(model_dir, meta=meta)
+        self.meta.require_kind("recurrent_unet", "tiled prediction")
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        model = fold_batchnorm(model).to(self.device)
+        self.bf16 = precision == "bf16"
+        if self.bf16:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
         self.threads = threads
         self._torch = torch
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Logits ``(B, K, H, W)`` float32 of ``x`` ``(B, T, C, H, W)`` float32."""
         torch = self._torch
         if self.threads:
             torch.set_num_threads(self.threads)
-        with torch.inference_mode():
-            out = self.model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)))
-        return out.numpy()
+        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
+        with (
+            torch.inference_mode(),
+            torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16),
+        ):
+            out = self.model(xt)
+        return out.float().cpu().numpy()
 
 
-def _onnx_engine(model_dir: str | os.PathLike, **kwargs: Any) -> Engine:
-    from cropmap.infer.onnx import OnnxEngine
+#: Engine name -> factory ``(model_dir, meta=..., threads=..., precision=..., onnx_path=...)``.
+ENGINES: dict[str, Callable[..., Engine]] = {"torch": TorchEngine, "onnx": OnnxEngine}
 
-    return OnnxEngine(model_dir, **kwargs)
-
-
-#: Engine name -> factory ``(model_dir, threads=..., onnx_path=...) -> Engine``.
-ENGINES: dict[str, Callable[..., Engine]] = {"torch": TorchEngine, "onnx": _onnx_engine}
-
-_CACHE: dict[tuple, Engine] = {}
+_CACHE: dict[tuple[Any, ...], Engine] = {}
 _LOCK = threading.Lock()
 
 
@@ -161,21 +110,34 @@ def get_engine(
     name: str,
     model_dir: str | os.PathLike,
     *,
+    meta: ModelMeta | None = None,
     threads: int | None = None,
+    precision: str = "fp32",
     onnx_path: str | os.PathLike | None = None,
 ) -> Engine:
     """Return the engine ``name`` for ``model_dir``, loading it once per process.
 
+    Args:
+        name: a key of :data:`ENGINES`.
+        model_dir: the model directory.
+        meta: its ``model.json``, when the caller has read it already.
+        threads: intra-op threads (default: the library's choice).
+        precision: a key of :data:`PRECISIONS` that this engine runs.
+        onnx_path: ONNX file of the ``onnx`` engine (an ``int8`` one for ``int8``).
+
     Raises:
-        ConfigError: unknown engine name (the message lists the valid ones).
+        ConfigError: unknown engine or precision (the message lists the valid ones).
     """
     if name not in ENGINES:
         raise ConfigError(f"unknown engine {name!r}; valid: {', '.join(ENGINES)}")
+    check_precision(name, precision)
     model_dir = Path(model_dir).resolve()
     meta_file = model_dir / "model.json"
     stamp = meta_file.stat().st_mtime_ns if meta_file.exists() else 0
-    key = (name, str(model_dir), stamp, threads, str(onnx_path))
+    key = (name, str(model_dir), stamp, threads, precision, str(onnx_path))
     with _LOCK:
         if key not in _CACHE:
-            _CACHE[key] = ENGINES[name](model_dir, threads=threads, onnx_path=onnx_path)
+            _CACHE[key] = ENGINES[name](
+                model_dir, meta=meta, threads=threads, precision=precision, onnx_path=onnx_path
+            )
         return _CACHE[key]

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from cropmap.errors import ModelFileError
-from cropmap.infer.engines import fold_batch_norm, model_info, models_api
+from cropmap.errors import ConfigError, ModelFileError
 from cropmap.io.atomic import atomic_path
+from cropmap.models.registry import ModelMeta, load_model, read_meta
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +76,16 @@ def export_onnx(
     import onnx
     import torch
 
+    from cropmap.models.recurrent_unet import fold_batchnorm
+
     model_dir = Path(model_dir)
     out_path = Path(out_path) if out_path is not None else model_dir / ONNX_FILE
-    model, meta = models_api().load_model(model_dir)
-    info = model_info(meta)
-    if window % info.scale:
-        raise ModelFileError(f"window must be a multiple of {info.scale}, got {window}")
-    model = fold_batch_norm(model.eval())
-    example = torch.zeros(2, info.n_steps, len(info.bands), window, window)
+    model, meta = load_model(model_dir)
+    meta.require_kind("recurrent_unet", "ONNX export")
+    if window % meta.scale:
+        raise ConfigError(f"window must be a multiple of {meta.scale}, got {window}")
+    model = fold_batchnorm(model)
+    example = torch.zeros(2, meta.n_periods, len(meta.bands), window, window)
     batch = torch.export.Dim("batch", min=1, max=1024)
     rows = torch.export.Dim("rows", min=1, max=4096)
     cols = torch.export.Dim("cols", min=1, max=4096)
@@ -95,7 +97,7 @@ def export_onnx(
                 dynamo=True,
                 input_names=[INPUT_NAME],
                 output_names=[OUTPUT_NAME],
-                dynamic_shapes=({0: batch, 3: info.scale * rows, 4: info.scale * cols},),
+                dynamic_shapes=({0: batch, 3: meta.scale * rows, 4: meta.scale * cols},),
                 opset_version=OPSET,
                 external_data=False,
                 verbose=False,
@@ -111,10 +113,10 @@ def export_onnx(
         onnx.save_model(proto, str(tmp))
     if check:
         gen = torch.Generator().manual_seed(0)
-        x = torch.randn(2, info.n_steps, len(info.bands), window, window, generator=gen)
+        x = torch.randn(2, meta.n_periods, len(meta.bands), window, window, generator=gen)
         with torch.inference_mode():
             want = model(x).numpy()
-        got = OnnxEngine(model_dir, onnx_path=out_path)(x.numpy())
+        got = OnnxEngine(model_dir, meta=meta, onnx_path=out_path)(x.numpy())
         err = float(np.max(np.abs(got - want)))
         log.info("ONNX export %s: max |onnx - torch| = %.2e", out_path, err)
         if err > 1e-4:
@@ -123,15 +125,42 @@ def export_onnx(
     return out_path
 
 
+def onnx_meta(path: str | os.PathLike) -> tuple[ModelMeta, str]:
+    """The :class:`ModelMeta` and precision stored in an ONNX file written by cropmap.
+
+    Raises:
+        ModelFileError: unreadable, or not exported by cropmap.
+    """
+    import onnx
+
+    try:
+        proto = onnx.load_model(str(path), load_external_data=False)
+    except Exception as exc:  # onnx raises DecodeError and others
+        raise ModelFileError(f"cannot read ONNX file {path}: {exc}") from exc
+    props = {p.key: p.value for p in proto.metadata_props}
+    if "cropmap_model" not in props:
+        raise ModelFileError(f"{path} was not exported by cropmap (no model metadata)")
+    meta = ModelMeta.model_validate(json.loads(props["cropmap_model"]))
+    return meta, props.get("cropmap_precision", "fp32")
+
+
 class OnnxEngine:
-    """onnxruntime CPU session over an exported model (see :func:`export_onnx`)."""
+    """onnxruntime CPU session over an exported model (see :func:`export_onnx`).
+
+    ``precision="int8"`` needs a file written by
+    :func:`cropmap.infer.quantize.quantize_onnx` (``onnx_path``); ``"fp32"`` the plain
+    export. The file's stored weights hash must match the model directory's.
+    """
 
     def __init__(
         self,
         model_dir: str | os.PathLike,
         *,
+        meta: ModelMeta | None = None,
         onnx_path: str | os.PathLike | None = None,
         threads: int | None = None,
+        precision: str = "fp32",
+        **_: Any,
     ) -> None:
         import onnxruntime as ort
 
@@ -154,16 +183,22 @@ class OnnxEngine:
         props: dict[str, Any] = self.session.get_modelmeta().custom_metadata_map
         if "cropmap_model" not in props:
             raise ModelFileError(f"{path} was not exported by cropmap (no model metadata)")
-        meta = json.loads(props["cropmap_model"])
-        self.info = model_info(meta)
-        current = models_api().read_meta(model_dir) if (model_dir / "model.json").exists() else None
-        if current is not None and current.weights_sha256 != self.info.weights_sha256:
+        stored = ModelMeta.model_validate(json.loads(props["cropmap_model"]))
+        file_precision = props.get("cropmap_precision", "fp32")
+        if file_precision != precision:
+            raise ConfigError(
+                f"{path} holds a {file_precision} model but precision {precision!r} was asked"
+            )
+        if meta is None and (model_dir / "model.json").exists():
+            meta = read_meta(model_dir)
+        if meta is not None and meta.weights_sha256 != stored.weights_sha256:
             raise ModelFileError(
                 f"{path} was exported from other weights than {model_dir}; re-export: "
                 f"cropmap export {model_dir} --onnx {path}"
             )
+        self.meta = meta if meta is not None else stored
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Logits ``(B, K, H, W)`` of ``x`` ``(B, T, C, H, W)`` float32."""
         feed = {INPUT_NAME: np.ascontiguousarray(x, dtype=np.float32)}
-        return self.session.run([OUTPUT_NAME], feed)[0]
+        return np.asarray(self.session.run([OUTPUT_NAME], feed)[0])

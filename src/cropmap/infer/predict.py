@@ -25,12 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from cropmap.errors import ConfigError, ModelFileError
+from cropmap.errors import ConfigError
 from cropmap.infer.cog import NODATA, open_map, quantize
-from cropmap.infer.engines import ENGINES, ModelInfo, model_info, models_api
+from cropmap.infer.engines import ENGINES, check_precision
 from cropmap.infer.sources import Source, SourceSpec
 from cropmap.infer.tiles import Plan, RowAccumulator, RowResult, predict_row, read_env
 from cropmap.io.style import write_class_styles
+from cropmap.models.registry import ModelMeta, read_meta
 
 log = logging.getLogger(__name__)
 
@@ -42,36 +43,25 @@ DEFAULT_WINDOW = 256
 Progress = Callable[[int, int], None]
 
 
-def check_fit(info: ModelInfo, source: Source, periods: int | None, name: str) -> None:
-    """Check that the input has the model's bands and enough periods.
+def _periods_used(meta: ModelMeta, source: Source, periods: int | None) -> int:
+    """Periods of the input the model will see: all, or the first ``periods``.
 
     Raises:
-        ModelFileError: a band is missing or the period count does not fit.
+        ConfigError: ``periods`` outside ``1..T`` of the model or above the input's count.
     """
-    missing = [b for b in info.bands if b not in source.bands]
-    if missing:
-        raise ModelFileError(
-            f"{name} lacks band(s) {missing} that the model needs (model bands "
-            f"{list(info.bands)}, input bands {source.bands}); use a model trained on "
-            f"{source.bands} or expand this one (cropmap.transfer band expansion)"
-        )
-    n_in, n_model = len(source.periods), info.n_steps
+    n_in = len(source.periods)
     if periods is None:
-        if n_in != n_model:
-            hint = f"; for an early-season map pass --periods {n_in}" if n_in < n_model else ""
-            raise ModelFileError(
-                f"{name} has {n_in} periods but the model was trained on {n_model} "
-                f"({', '.join(info.periods)}){hint}"
-            )
-        return
-    if not 1 <= periods <= n_model:
-        raise ConfigError(f"periods must be in 1..{n_model} (the model's periods), got {periods}")
-    if periods > n_in:
-        raise ModelFileError(f"{name} has only {n_in} periods, fewer than periods={periods}")
+        return n_in
+    if not 1 <= periods <= min(meta.n_periods, n_in):
+        raise ConfigError(
+            f"--periods must be in 1..{min(meta.n_periods, n_in)} (the model has "
+            f"{meta.n_periods} periods, the input {n_in}), got {periods}"
+        )
+    return periods
 
 
 def finalize(
-    probs: np.ndarray, valid: np.ndarray, info: ModelInfo, threshold: float
+    probs: np.ndarray, valid: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Blended probabilities ``(K, h, W)`` -> uint8 probability and class bands.
 
@@ -116,6 +106,7 @@ def predict_raster(
     overlap: int | None = None,
     batch_size: int = 4,
     engine: str = "torch",
+    precision: str = "fp32",
     onnx_path: str | os.PathLike | None = None,
     periods: int | None = None,
     threshold: float = 0.5,
@@ -139,6 +130,8 @@ def predict_raster(
             smaller windows; see the module docs).
         batch_size: windows per forward pass.
         engine: ``"torch"`` or ``"onnx"`` (:data:`cropmap.infer.engines.ENGINES`).
+        precision: ``"fp32"``, ``"bf16"`` (torch) or ``"int8"`` (onnx)
+            (:data:`cropmap.infer.engines.PRECISIONS`).
         onnx_path: ONNX file for ``engine="onnx"`` (default ``<model_dir>/model.onnx``).
         periods: early season: use only the first ``k`` periods; the rest are padded with
             the model's time padding (time-inversed by default).
@@ -167,15 +160,20 @@ def predict_raster(
     _check_args(window, overlap, batch_size, threshold)
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+    check_precision(engine, precision)
     model_dir = Path(model_dir)
-    info = model_info(models_api().read_meta(model_dir))
-    spec = SourceSpec(str(Path(input).resolve()), calendar, year, info.bands, units)
+    meta = read_meta(model_dir)
+    meta.require_kind("recurrent_unet", "tiled prediction")
+    spec = SourceSpec(str(Path(input).resolve()), calendar, year, tuple(meta.bands), units)
     source = spec.open()
-    check_fit(info, source, periods, str(input))
+    n_used = _periods_used(meta, source, periods)
+    meta.check_input(source.bands, n_used, allow_early=periods is not None, selectable=True)
     plan = Plan(
         model_dir=str(model_dir.resolve()),
         source=spec,
+        meta=meta,
         engine=engine,
+        precision=precision,
         onnx_path=str(Path(onnx_path).resolve()) if onnx_path else None,
         window=window,
         overlap=overlap,
@@ -195,25 +193,26 @@ def predict_raster(
             progress(min(total, done[0] * total // n_windows), total)
 
     if dask_workers or scheduler:
-        from cropmap.infer.distributed import dask_rows
+        from cropmap.infer.dask_driver import dask_rows
 
         results = dask_rows(plan, len(rows), dask_workers, scheduler, rows=rows, report=report)
     else:
         results = _local_rows(plan, source, rows, report)
     tags = {
-        "CLASSES": ",".join(info.classes),
-        "TARGET": info.target,
+        "CLASSES": ",".join(meta.classes),
+        "TARGET": meta.target,
         "THRESHOLD": threshold,
         "PROBABILITY_SCALE": 254,
-        "MODEL_SHA256": info.weights_sha256,
-        "PERIODS_USED": periods or info.n_steps,
+        "MODEL_SHA256": meta.weights_sha256,
+        "PERIODS_USED": periods or meta.n_periods,
         "WINDOW": window,
         "OVERLAP": overlap,
         "ENGINE": engine,
         "EMPTY_PERIODS": len(source.empty_periods),
         "EMPTY_PERIOD_NAMES": ",".join(source.empty_periods),
+        "PRECISION": precision,
     }
-    desc = (f"probability_{info.target}", "class")
+    desc = (f"probability_{meta.target}", "class")
     acc = RowAccumulator(width)
     with (
         read_env(),
@@ -232,10 +231,10 @@ def predict_raster(
             until = rows[i + 1][0].row if i + 1 < len(rows) else height
             row0, probs, valid = acc.pop(until)
             if probs.shape[1]:
-                out.write_rows(row0, *finalize(probs, valid, info, threshold))
+                out.write_rows(row0, *finalize(probs, valid, threshold))
     write_class_styles(
         out_path,
-        info.classes,
+        meta.classes,
         width=width,
         height=height,
         crs_wkt=source.crs.to_wkt() if source.crs is not None else "",

@@ -18,10 +18,11 @@ import rasterio
 from rasterio.windows import Window
 from scipy.special import expit, softmax
 
-from cropmap.infer.engines import Engine, ModelInfo, get_engine
+from cropmap.infer.engines import Engine, get_engine
 from cropmap.infer.sources import Source, SourceSpec, open_cached
 from cropmap.infer.windows import Win, blend_weights, window_rows
 from cropmap.io.gdal import PREDICT_CACHE_MB, gdal_env
+from cropmap.models.registry import ModelMeta
 from cropmap.models.time_padding import pad_time
 
 
@@ -31,7 +32,9 @@ class Plan:
 
     model_dir: str
     source: SourceSpec
+    meta: ModelMeta | None = None  # model.json as read by the driver (parsed once)
     engine: str = "torch"
+    precision: str = "fp32"
     onnx_path: str | None = None
     window: int = 256
     overlap: int = 64
@@ -46,7 +49,12 @@ class Plan:
     def load(self) -> Engine:
         """This process's engine for the plan (cached)."""
         return get_engine(
-            self.engine, self.model_dir, threads=self.threads, onnx_path=self.onnx_path
+            self.engine,
+            self.model_dir,
+            meta=self.meta,
+            threads=self.threads,
+            precision=self.precision,
+            onnx_path=self.onnx_path,
         )
 
 
@@ -60,14 +68,14 @@ class RowResult:
     valid: np.ndarray  # (h, W) bool: input has data in at least one band
 
 
-def normalize(x: np.ndarray, info: ModelInfo) -> tuple[np.ndarray, np.ndarray]:
+def normalize(x: np.ndarray, meta: ModelMeta) -> tuple[np.ndarray, np.ndarray]:
     """``(T, C, h, w)`` dB -> normalized float32 with NaN set to 0, and the valid mask.
 
     A pixel is valid when any period or band has data.
     """
     valid = ~np.all(np.isnan(x), axis=(0, 1))
-    mean = np.asarray(info.mean, dtype=np.float32)[None, :, None, None]
-    std = np.asarray(info.std, dtype=np.float32)[None, :, None, None]
+    mean = np.asarray(meta.norm_mean, dtype=np.float32)[None, :, None, None]
+    std = np.asarray(meta.norm_std, dtype=np.float32)[None, :, None, None]
     out = (x.astype(np.float32, copy=False) - mean) / std
     np.copyto(out, np.float32(0.0), where=~np.isfinite(out))
     return out, valid
@@ -80,15 +88,15 @@ def to_probs(logits: np.ndarray) -> np.ndarray:
     return softmax(logits, axis=1)
 
 
-def run_batch(engine: Engine, batch: np.ndarray, info: ModelInfo) -> np.ndarray:
+def run_batch(engine: Engine, batch: np.ndarray, meta: ModelMeta) -> np.ndarray:
     """Probabilities ``(B, K, h, w)`` of normalized windows ``(B, k, C, h, w)``.
 
     Pads time to the model's ``T`` (its own padding mode, for early-season input) and
     height/width to multiples of the model's scale (zeros, the normalized mean).
     """
     b, _, _, h, w = batch.shape
-    batch = pad_time(batch, info.n_steps, info.time_padding, time_dim=1)
-    ph, pw = -h % info.scale, -w % info.scale
+    batch = pad_time(batch, meta.n_periods, meta.time_padding, time_dim=1)
+    ph, pw = -h % meta.scale, -w % meta.scale
     if ph or pw:
         batch = np.pad(batch, ((0, 0),) * 3 + ((0, ph), (0, pw)))
     logits = engine(np.ascontiguousarray(batch, dtype=np.float32))
@@ -112,11 +120,11 @@ def predict_row(
         on_batch: called with the number of windows done after each batch.
     """
     engine = engine or plan.load()
-    info = engine.info
-    k = plan.periods or info.n_steps
+    meta = engine.meta
+    k = plan.periods or meta.n_periods
     row0, h = row[0].row, row[0].height
     width = source.width
-    n_out = 1 if len(info.classes) <= 2 else len(info.classes)
+    n_out = meta.n_outputs
     psum = np.zeros((n_out, h, width), dtype=np.float32)
     wsum = np.zeros((h, width), dtype=np.float32)
     valid = np.zeros((h, width), dtype=bool)
@@ -124,14 +132,14 @@ def predict_row(
     for start in range(0, len(row), plan.batch_size):
         group = row[start : start + plan.batch_size]
         c0, c1 = group[0].col, group[-1].col + group[-1].width
-        block = source.read(Window(c0, row0, c1 - c0, h), info.bands)[:k]
-        block, ok = normalize(block, info)
+        block = source.read(Window(c0, row0, c1 - c0, h), meta.bands)[:k]
+        block, ok = normalize(block, meta)
         valid[:, c0:c1] |= ok
         # windows without any data are skipped: all their pixels are nodata anyway
         group = [w for w in group if ok[:, w.col - c0 : w.col - c0 + w.width].any()]
         if group:
             wins = np.stack([block[..., w.col - c0 : w.col - c0 + w.width] for w in group])
-            probs = run_batch(engine, wins, info)
+            probs = run_batch(engine, wins, meta)
             for w, p in zip(group, probs, strict=True):
                 sl = slice(w.col, w.col + w.width)
                 psum[:, :, sl] += p * weight

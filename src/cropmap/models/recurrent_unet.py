@@ -25,7 +25,7 @@ early-season maps are made.
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -41,7 +41,7 @@ class UNetConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     in_channels: int = Field(1, ge=1, description="bands per step (1 = VH, 2 = VV,VH)")
-    n_steps: int = Field(8, ge=1, description="time steps T (calendar periods)")
+    n_periods: int = Field(8, ge=1, description="time steps T (composite periods)")
     widths: tuple[int, ...] = (16, 32, 64, 128)
     bottleneck: int = Field(256, ge=1)
     stages: list[list[int]] = Field(default_factory=lambda: [[0, 1], [2, 3], [4, 5], [6, 7]])
@@ -51,6 +51,16 @@ class UNetConfig(BaseModel):
     time_padding: Literal["tip", "zeros"] = "tip"
     bn_momentum: float = Field(0.5, gt=0.0, le=1.0, description="batch-norm running-stat update")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        """Accept ``n_steps``, the name in model.json files of earlier cropmap versions."""
+        if isinstance(data, dict) and "n_steps" in data:
+            data = dict(data)
+            steps = data.pop("n_steps")
+            data.setdefault("n_periods", steps)
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> UNetConfig:
         if len(self.widths) < 1:
@@ -58,10 +68,15 @@ class UNetConfig(BaseModel):
         flat = [i for stage in self.stages for i in stage]
         if not flat or any(not stage for stage in self.stages):
             raise ValueError(f"stages must be non-empty lists of step indices, got {self.stages}")
-        bad = [i for i in flat if not 0 <= i < self.n_steps]
+        bad = [i for i in flat if not 0 <= i < self.n_periods]
         if bad:
-            raise ValueError(f"stage indices {bad} outside 0..{self.n_steps - 1} (n_steps)")
+            raise ValueError(f"stage indices {bad} outside 0..{self.n_periods - 1} (n_periods)")
         return self
+
+    @property
+    def n_steps(self) -> int:
+        """Deprecated alias of :attr:`n_periods`."""
+        return self.n_periods
 
     @property
     def out_channels(self) -> int:
@@ -92,14 +107,14 @@ class EncoderModule(nn.Module):
             self.recur = None
             self.recur_weight = nn.Parameter(torch.zeros(1, width, 1, 1))
 
-    def forward(self, x: torch.Tensor, n_steps: int) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, n_periods: int) -> torch.Tensor:
         """``x`` ``(B*T, C, H, W)`` (step-major within each sample) -> ``(B, T, w, H, W)``."""
         a = self.drop(torch.relu(self.conv1(x)))
         c = self.conv2(a)  # all steps at once; only the cheap recurrence is sequential
-        c = c.view(-1, n_steps, *c.shape[1:])
+        c = c.view(-1, n_periods, *c.shape[1:])
         h_prev = None
         steps = []
-        for t in range(n_steps):
+        for t in range(n_periods):
             pre = c[:, t]
             if h_prev is not None:
                 pre = pre + (
@@ -146,7 +161,7 @@ class RecurrentUNet(nn.Module):
             for ci, wi in zip(ins, w, strict=True)
         )
         self.bottleneck = nn.Sequential(
-            _conv_bn(config.n_steps * w[-1], config.bottleneck), nn.ReLU(inplace=True)
+            _conv_bn(config.n_periods * w[-1], config.bottleneck), nn.ReLU(inplace=True)
         )
         dec_widths = tuple(reversed(w))  # 128, 64, 32, 16
         blocks = []
@@ -173,16 +188,16 @@ class RecurrentUNet(nn.Module):
             raise ModelFileError(
                 f"model takes {cfg.in_channels} band(s) per step, input has {x.shape[2]}"
             )
-        if x.shape[1] > cfg.n_steps:
+        if x.shape[1] > cfg.n_periods:
             raise ModelFileError(
-                f"model takes at most {cfg.n_steps} time steps, input has {x.shape[1]}"
+                f"model takes at most {cfg.n_periods} time steps, input has {x.shape[1]}"
             )
         if x.shape[-1] % self.scale or x.shape[-2] % self.scale:
             raise ModelFileError(
                 f"height and width must be multiples of {self.scale}, got {tuple(x.shape[-2:])}"
             )
-        if x.shape[1] < cfg.n_steps:
-            x = pad_time(x, cfg.n_steps, cfg.time_padding)
+        if x.shape[1] < cfg.n_periods:
+            x = pad_time(x, cfg.n_periods, cfg.time_padding)
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -61,18 +61,81 @@ class ModelMeta(BaseModel):
 
     @property
     def n_periods(self) -> int:
-        """Number of time steps the model was trained on."""
+        """Number of time steps (composite periods) the model was trained on."""
         if self.periods:
             return len(self.periods)
-        return int(self.arch.get("n_steps", 0))
+        # ``n_steps``: the name in model.json files written before cropmap used n_periods
+        return int(self.arch.get("n_periods", self.arch.get("n_steps", 0)))
+
+    @property
+    def period_names(self) -> list[str]:
+        """The periods' names (``P1 .. PT`` when the file does not name them)."""
+        return list(self.periods) or [f"P{i + 1}" for i in range(self.n_periods)]
 
     @property
     def target_index(self) -> int:
         """Class index of the target crop."""
         return self.classes.index(self.target) if self.target in self.classes else 1
 
+    @property
+    def n_outputs(self) -> int:
+        """Logit channels of the network: 1 for two classes, else one per class."""
+        return 1 if len(self.classes) <= 2 else len(self.classes)
+
+    @property
+    def scale(self) -> int:
+        """Input height and width must be multiples of this (2 ** encoder modules)."""
+        return 2 ** len(self.arch.get("widths", (16, 32, 64, 128)))
+
+    @property
+    def time_padding(self) -> str:
+        """How missing later periods are filled (``"tip"`` or ``"zeros"``)."""
+        return str(self.arch.get("time_padding", "tip"))
+
+    @property
+    def norm_mean(self) -> tuple[float, ...]:
+        """Normalization mean per band of :attr:`bands`, in dB.
+
+        Raises:
+            ModelFileError: ``norm`` lacks a band.
+        """
+        return self._norm("mean")
+
+    @property
+    def norm_std(self) -> tuple[float, ...]:
+        """Normalization standard deviation per band of :attr:`bands`, in dB.
+
+        Raises:
+            ModelFileError: ``norm`` lacks a band.
+        """
+        return self._norm("std")
+
+    def _norm(self, key: str) -> tuple[float, ...]:
+        try:
+            return tuple(float(self.norm[key][b]) for b in self.bands)
+        except KeyError as exc:
+            raise ModelFileError(
+                f"model.json lacks normalization statistics ({key}) for {exc}; retrain or "
+                "re-save the model with norm = {'mean': {band: dB}, 'std': {band: dB}}"
+            ) from exc
+
+    def require_kind(self, kind: str, purpose: str) -> None:
+        """Raise :class:`ModelFileError` unless this model is a ``kind`` model.
+
+        Args:
+            kind: ``"recurrent_unet"`` or ``"random_forest"``.
+            purpose: what needs it, for the message (e.g. ``"tiled prediction"``).
+        """
+        if self.kind != kind:
+            raise ModelFileError(f"{purpose} needs a {kind} model; this model is a {self.kind}")
+
     def check_input(
-        self, bands: list[str] | tuple[str, ...], n_periods: int, *, allow_early: bool = False
+        self,
+        bands: list[str] | tuple[str, ...],
+        n_periods: int,
+        *,
+        allow_early: bool = False,
+        selectable: bool = False,
     ) -> None:
         """Check that an input with ``bands`` and ``n_periods`` steps fits this model.
 
@@ -81,13 +144,15 @@ class ModelMeta(BaseModel):
             n_periods: time steps in the input.
             allow_early: accept fewer periods than trained on (early-season prediction;
                 the missing later periods are padded by time-inversed padding).
+            selectable: the caller reads the model's bands by name, so extra bands or
+                another order in the input are fine (only missing bands are an error).
 
         Raises:
             ModelFileError: saying what differs and how to fix it.
         """
         bands = list(bands)
         problems = []
-        if bands != self.bands:
+        if bands != self.bands and not (selectable and set(self.bands) <= set(bands)):
             missing = [b for b in self.bands if b not in bands]
             if missing:
                 problems.append(
@@ -109,7 +174,8 @@ class ModelMeta(BaseModel):
         elif n_periods < want and not allow_early:
             problems.append(
                 f"the input has {n_periods} periods but the model was trained on {want}; "
-                f"for an early-season map pass periods={n_periods} (the later periods are "
+                f"for an early-season map pass periods={n_periods} (--periods {n_periods}; "
+                "the later periods are "
                 "filled by time-inversed padding)"
             )
         if problems:
@@ -203,8 +269,16 @@ def read_meta(model_dir: str | Path) -> ModelMeta:
         raise ModelFileError(f"{path} is invalid: {exc}") from exc
 
 
-def load_model(model_dir: str | Path, *, map_location: str = "cpu") -> tuple[Any, ModelMeta]:
+def load_model(
+    model_dir: str | Path, *, map_location: str = "cpu", meta: ModelMeta | None = None
+) -> tuple[Any, ModelMeta]:
     """Load a model directory written by :func:`save_model`.
+
+    Args:
+        model_dir: the model directory.
+        map_location: device of the loaded tensors.
+        meta: its ``model.json`` if the caller already read it (:func:`read_meta`), so the
+            file is parsed once; the weights are still checked against its SHA-256.
 
     Returns:
         ``(model, meta)``: a :class:`RecurrentUNet` in eval mode or a fitted
@@ -215,7 +289,7 @@ def load_model(model_dir: str | Path, *, map_location: str = "cpu") -> tuple[Any
             untrusted content in a random-forest file.
     """
     model_dir = Path(model_dir)
-    meta = read_meta(model_dir)
+    meta = meta if meta is not None else read_meta(model_dir)
     weights = model_dir / WEIGHT_FILES[meta.kind]
     if not weights.is_file():
         raise ModelFileError(f"{weights} not found (named by {model_dir / META_FILE})")

@@ -109,7 +109,7 @@ class SegmentationModule(L.LightningModule):
         super().__init__()
         self.model = model
         self.cfg = cfg
-        n_steps = int(cast("RecurrentUNet", model).config.n_steps)  # a Recurrent U-Net
+        n_steps = int(cast("RecurrentUNet", model).config.n_periods)  # a Recurrent U-Net
         self.schedule = ChronologicalSchedule(n_steps, cfg.cbt_min_steps, enabled=cfg.cbt)
         self.loss_fn = make_loss(
             cfg.loss,

@@ -37,7 +37,7 @@ def unet_for_store(store: Any, bands: Sequence[str], **arch: Any) -> UNetConfig:
         stages = [[i for i, s in enumerate(names) if s == name] for name in order]
     fields: dict[str, Any] = {
         "in_channels": len(bands),
-        "n_steps": n_steps,
+        "n_periods": n_steps,
         "stages": stages,
         "n_classes": len(man.classes),
     }

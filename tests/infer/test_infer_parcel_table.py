@@ -13,7 +13,7 @@ from rasterio.transform import from_origin
 from shapely.geometry import box
 
 from cropmap.errors import DroppedParcelsWarning, RasterReadError, VectorError
-from cropmap.infer.parcels import parcel_stats
+from cropmap.infer.parcel_table import parcel_stats
 from cropmap.io.raster import write_geotiff
 
 ORIGIN_X, ORIGIN_Y = 500000.0, 4600000.0
