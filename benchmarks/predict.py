@@ -110,19 +110,18 @@ def make_model(out: Path) -> Path:
     """Default Recurrent U-Net (VV, VH; 8 periods), seeded random weights."""
     import torch
 
-    from cropmap.infer.engines import models_api
     from cropmap.models.recurrent_unet import RecurrentUNet
+    from cropmap.models.registry import ModelMeta, save_model
 
-    api = models_api()
     torch.manual_seed(0)
-    meta = api.ModelMeta(
+    meta = ModelMeta(
         bands=["VV", "VH"],
         periods=PERIODS,
         norm={"mean": {"VV": -12.0, "VH": -19.0}, "std": {"VV": 4.0, "VH": 4.5}},
         classes=["other", "rice"],
         target="rice",
     )
-    api.save_model(out, RecurrentUNet(in_channels=2).eval(), meta)
+    save_model(out, RecurrentUNet(in_channels=2).eval(), meta)
     return out
 
 
@@ -131,11 +130,10 @@ def window_flops(model_dir: Path, window: int = 256) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from cropmap.infer.engines import model_info, models_api
+    from cropmap.models.registry import load_model
 
-    model, meta = models_api().load_model(model_dir)
-    info = model_info(meta)
-    x = torch.zeros(1, info.n_steps, len(info.bands), window, window)
+    model, meta = load_model(model_dir)
+    x = torch.zeros(1, meta.n_periods, len(meta.bands), window, window)
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         model.eval()(x)
     return float(counter.get_total_flops())
@@ -163,14 +161,14 @@ def child(job: dict) -> None:
     import numpy as np
 
     from cropmap.infer import ENGINES, predict_raster
-    from cropmap.infer.engines import model_info, models_api
     from cropmap.infer.windows import window_rows
+    from cropmap.models.registry import read_meta
 
     class NullEngine:
         """Zero logits: the whole pipeline except the network."""
 
         def __init__(self, model_dir: str, **_: object) -> None:
-            self.info = model_info(models_api().read_meta(model_dir))
+            self.meta = read_meta(model_dir)
 
         def __call__(self, x: np.ndarray) -> np.ndarray:
             return np.zeros((x.shape[0], 1, *x.shape[-2:]), np.float32)
@@ -309,15 +307,15 @@ def main() -> None:
         tmp = Path(tdir)
         model = args.model or make_model(tmp / "model")
         from cropmap.infer import export_onnx
-        from cropmap.infer.engines import model_info, models_api
+        from cropmap.models.registry import read_meta
 
-        info = model_info(models_api().read_meta(model))
+        info = read_meta(model)
         t0 = time.perf_counter()
         export_onnx(model, tmp / "model.onnx")
         print(f"ONNX export: {time.perf_counter() - t0:.1f} s")
         flops = window_flops(model)
         print(
-            f"model: bands {list(info.bands)}, {info.n_steps} periods; "
+            f"model: bands {list(info.bands)}, {info.n_periods} periods; "
             f"{flops / 1e9:.2f} GFLOP per 256 x 256 window (FlopCounterMode)"
         )
         base = write_base(tmp / "base.tif", list(info.bands))

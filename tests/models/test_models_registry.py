@@ -107,3 +107,42 @@ def test_non_safetensors_weights_are_a_clean_error(tmp_path):
     (tmp_path / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelFileError, match="not a valid safetensors file"):
         load_model(tmp_path)
+
+
+def test_model_json_with_old_n_steps_name_still_loads(tmp_path):
+    torch.manual_seed(2)
+    cfg = UNetConfig(n_periods=4, widths=(4, 4), bottleneck=4, stages=[[0, 1], [2, 3]])
+    m = RecurrentUNet(cfg).eval()
+    save_model(tmp_path / "m", m, make_meta(periods=[]))
+    path = tmp_path / "m" / "model.json"
+    raw = json.loads(path.read_text())
+    assert raw["arch"]["n_periods"] == 4 and "n_steps" not in raw["arch"]
+    raw["arch"]["n_steps"] = raw["arch"].pop("n_periods")  # a file of an earlier cropmap
+    path.write_text(json.dumps(raw))
+    m2, meta = load_model(tmp_path / "m")
+    assert meta.n_periods == 4 and m2.config.n_periods == 4
+    assert meta.period_names == ["P1", "P2", "P3", "P4"]
+    x = torch.randn(1, 4, 1, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(m(x), m2(x))
+
+
+def test_meta_properties_for_inference():
+    meta = make_meta(
+        bands=["VV", "VH"], norm={"mean": {"VV": -12.0, "VH": -19.0}, "std": {"VV": 4.0, "VH": 4.5}}
+    )
+    assert meta.norm_mean == (-12.0, -19.0) and meta.norm_std == (4.0, 4.5)
+    assert meta.n_outputs == 1 and meta.scale == 16 and meta.time_padding == "tip"
+    assert make_meta(classes=["a", "rice", "b"], arch={"widths": [4, 8]}).n_outputs == 3
+    assert make_meta(arch={"widths": [4, 8]}).scale == 4
+    with pytest.raises(ModelFileError, match=r"normalization statistics \(std\) for 'VH'"):
+        _ = make_meta(norm={"mean": {"VH": -18.0}, "std": {}}).norm_std
+    with pytest.raises(ModelFileError, match="tiled prediction needs a recurrent_unet"):
+        make_meta(kind="random_forest").require_kind("recurrent_unet", "tiled prediction")
+
+
+def test_check_input_selectable_accepts_extra_bands_only():
+    meta = make_meta()
+    meta.check_input(["VV", "VH"], 8, selectable=True)
+    with pytest.raises(ModelFileError, match="lacks band"):
+        meta.check_input(["VV"], 8, selectable=True)

@@ -1,0 +1,52 @@
+"""Engines and precisions: bf16 torch agrees with fp32; bad combinations are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cropmap.errors import ConfigError
+from cropmap.infer.engines import PRECISIONS, check_precision, get_engine
+from cropmap.infer.predict import predict_raster
+
+
+def test_bf16_torch_logits_agree_with_fp32(model_dir: Path) -> None:
+    fp32 = get_engine("torch", model_dir)
+    bf16 = get_engine("torch", model_dir, precision="bf16")
+    assert bf16 is not fp32 and bf16.meta == fp32.meta
+    x = np.random.default_rng(0).normal(size=(2, 8, 2, 64, 64)).astype(np.float32)
+    want, got = fp32(x), bf16(x)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    err = np.abs(got - want)
+    # bf16 really ran (not bit-equal), and stays close: ~3 significant digits per layer
+    assert 0 < err.mean() < 0.01 * want.std() and err.max() < 0.1 * want.std()
+    assert ((got > 0) == (want > 0)).mean() > 0.99
+
+
+def test_precision_is_checked_against_the_engine(
+    model_dir: Path, composite: Path, tmp_path: Path
+) -> None:
+    assert set(PRECISIONS) == {"fp32", "bf16", "int8"}
+    with pytest.raises(ConfigError, match="valid: fp32, bf16, int8"):
+        check_precision("torch", "fp16")
+    with pytest.raises(ConfigError, match="use --engine torch for bf16"):
+        check_precision("onnx", "bf16")
+    with pytest.raises(ConfigError, match="use --engine onnx for int8"):
+        predict_raster(model_dir, composite, tmp_path / "x.tif", precision="int8")
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_bf16_map_tag(model_dir: Path, composite: Path, tmp_path: Path) -> None:
+    import rasterio
+
+    a = predict_raster(model_dir, composite, tmp_path / "a.tif", window=128, threads=1)
+    b = predict_raster(
+        model_dir, composite, tmp_path / "b.tif", window=128, threads=1, precision="bf16"
+    )
+    with rasterio.open(a) as da, rasterio.open(b) as db:
+        x, y = da.read(), db.read()
+        assert db.tags()["PRECISION"] == "bf16" and da.tags()["PRECISION"] == "fp32"
+    ok = x[1] != 255
+    assert (x[1][ok] != y[1][ok]).mean() < 0.01
