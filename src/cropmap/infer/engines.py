@@ -74,13 +74,13 @@ class TorchEngine:
         from cropmap.models.recurrent_unet import fold_batchnorm
 
         check_precision("torch", precision)
-        model, self.meta = load_model(model_dir, meta=meta)
+        model, self.meta = load_model(Path(model_dir), meta=meta)
         self.meta.require_kind("recurrent_unet", "tiled prediction")
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         model = fold_batchnorm(model).to(self.device)
         self.bf16 = precision == "bf16"
         if self.bf16:
-            model = model.to(memory_format=torch.channels_last)
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.model = model
         self.threads = threads
         self._torch = torch
