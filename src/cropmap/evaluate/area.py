@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cropmap.errors import ConfigError
 
@@ -109,7 +110,7 @@ class AreaEstimate:
         }
 
 
-def error_matrix(map_class: np.ndarray, ref_class: np.ndarray, n_classes: int) -> np.ndarray:
+def error_matrix(map_class: npt.ArrayLike, ref_class: npt.ArrayLike, n_classes: int) -> np.ndarray:
     """Sample counts ``n_ij`` ``(K, K)`` from per-unit map and reference class indices ``(n,)``.
 
     Raises:
@@ -131,7 +132,7 @@ def error_matrix(map_class: np.ndarray, ref_class: np.ndarray, n_classes: int) -
     )
 
 
-def _check(counts: np.ndarray, mapped: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _check(counts: npt.ArrayLike, mapped: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     counts = np.asarray(counts, dtype=np.float64)
     mapped = np.asarray(mapped, dtype=np.float64)
     k = mapped.size
@@ -153,8 +154,8 @@ def _check(counts: np.ndarray, mapped: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def stratified_estimate(
-    counts: np.ndarray,
-    mapped_pixels: np.ndarray,
+    counts: npt.ArrayLike,
+    mapped_pixels: npt.ArrayLike,
     *,
     pixel_area_ha: float = 1.0,
     classes: tuple[str, ...] | list[str] | None = None,
