@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 from rasterio.windows import Window
 
-from cropmap.errors import StacError, UnitsError
+from cropmap.errors import ConfigError, StacError, UnitsError
 from cropmap.io.raster import open_raster
 from cropmap.sar.db import normalize_units, resolve_units, to_db
 from cropmap.sar.grid import Grid
@@ -161,7 +161,8 @@ def target_geobox(
         if not g.crs:
             raise StacError(f"reference raster {reference} has no CRS")
         return GeoBox((g.height, g.width), g.affine, g.crs)
-    assert bbox is not None  # composite_stac checks it
+    if bbox is None:
+        raise ConfigError("give a bbox (--bbox W,S,E,N) or a reference raster (--reference)")
     if crs == "utm":
         own = pyproj.CRS.from_user_input(bbox_crs)
         crs = bbox_crs if own.utm_zone else _utm_crs(bbox4326)
