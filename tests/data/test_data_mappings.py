@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 from shapely.geometry import box
 
 from cropmap.data import ClassMapping, load_mapping, mapping_preset_names, rasterize_parcels
 from cropmap.data.mappings import normalize_class
-from cropmap.errors import VectorError
+from cropmap.errors import DroppedParcelsWarning, VectorError
 
 
 def _parcels(comp, column, classes, path):
@@ -62,6 +63,21 @@ def test_france_rpg_codes_and_unmapped_report(scene, tmp_path):
     with rasterio.open(tmp_path / "lab.tif") as ds:
         assert ds.tags()["CLASS_COLUMN"] == "CODE_CULTU"
         assert ds.tags()["MAPPING_NAME"] == "france-rpg"
+
+
+def test_unmapped_counts_only_parcels_on_the_grid(scene, tmp_path):
+    comp = scene[0]
+    vec = _parcels(comp, "CODE_CULTU", ["RIZ", "BTH"], tmp_path / "rpg.gpkg")
+    gdf = gpd.read_file(vec)
+    far = gdf.iloc[[1]].copy()
+    far["geometry"] = far.geometry.translate(1e5, 0)  # 100 km east: off the grid
+    far["CODE_CULTU"] = "MIS"
+    gpd.GeoDataFrame(pd.concat([gdf, far]), crs=gdf.crs).to_file(tmp_path / "more.gpkg")
+    with pytest.warns(DroppedParcelsWarning):
+        report = rasterize_parcels(
+            tmp_path / "more.gpkg", comp, tmp_path / "lab.tif", mapping="france-rpg"
+        )
+    assert report.unmapped == {"BTH": 1}
 
 
 def test_netherlands_codes_read_as_numbers(scene, tmp_path):

@@ -202,7 +202,7 @@ def rasterize_parcels(
     if crs is None:
         raise VectorError(f"grid raster {grid_raster} has no CRS; cannot place parcels on it")
     n = len(gdf)
-    values, seen, unmapped = class_values(gdf[class_column].tolist(), mapping, default, unknown)
+    values, seen, _ = class_values(gdf[class_column].tolist(), mapping, default, unknown)
     gdf = gdf.assign(_value=values)
     geoms = gdf.geometry
     null = geoms.isna() | geoms.is_empty
@@ -232,6 +232,8 @@ def rasterize_parcels(
             "check that both cover the same area and that the vector's CRS is right"
         )
     gdf = gdf[inside]
+    # classes left out of the mapping, counted over the parcels that reach the grid
+    unmapped = class_values(gdf[class_column].tolist(), mapping, default, unknown)[2]
     _check_targets_present(mapping, default, seen, gdf["_value"], vector_path, class_column)
     sindex = gdf.sindex
     counts = np.zeros(256, dtype=np.int64)
