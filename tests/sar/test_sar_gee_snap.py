@@ -108,3 +108,20 @@ def test_snap_geotiff_without_band_names_needs_file_bands(tmp_path):
     assert np.allclose(x[0, 0], _db(DAYS[1], "VV"), atol=1e-4)  # linear in, dB out
     with rasterio.open(out) as ds:
         assert ds.tags()["SOURCE_UNITS"] == "linear"
+
+
+@pytest.mark.parametrize("description", ["Sigma0_{pol}_db", None])
+def test_snap_dimap_bands_converted_to_single_polarisation_files(tmp_path, description):
+    """BEAM-DIMAP bands converted one by one to ``<date>_VV.tif`` / ``<date>_VH.tif``."""
+    folder = tmp_path / "s1"
+    folder.mkdir()
+    for day in DAYS:
+        for pol in ("VV", "VH"):
+            desc = [description.format(pol=pol)] if description else None
+            write_geotiff(
+                folder / f"{day.isoformat()}_{pol}.tif", _db(day, pol), crs=CRS,
+                transform=TRANSFORM, descriptions=desc,
+            )  # fmt: skip
+    out = composite_folder(folder, TINY_CALENDAR, tmp_path / "c.tif", units="db")
+    x = read_composite(out)
+    assert np.allclose(x[0, 0], _db(DAYS[1], "VV")) and np.allclose(x[0, 1], _db(DAYS[1], "VH"))
