@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import zipfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -75,10 +76,20 @@ def read_padded(ds: Any, indexes: Any, row: int, col: int, size: int, fill: floa
     return out
 
 
+#: DEFLATE level of patch files: 1 costs about two thirds of the CPU time of
+#: ``np.savez_compressed``'s default for files about 2 % larger (speckled backscatter
+#: barely compresses); any ``np.load`` reads them.
+NPZ_LEVEL = 1
+
+
 def write_npz(path: Path, x: np.ndarray, y: np.ndarray) -> None:
-    """Write one patch file (``x``, ``y``, zlib-compressed) atomically."""
+    """Write one patch file (an ``.npz`` of ``x`` and ``y``, DEFLATE level
+    :data:`NPZ_LEVEL`) atomically."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, x=x, y=y)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=NPZ_LEVEL) as zf:
+        for name, arr in (("x", x), ("y", y)):
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, np.ascontiguousarray(arr), allow_pickle=False)
     with atomic_path(path, suffix=".npz") as tmp:
         tmp.write_bytes(buf.getvalue())
 
