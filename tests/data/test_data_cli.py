@@ -79,3 +79,21 @@ def test_cli_help_shows_examples():
     for cmd in ("composite", "rasterize", "patches"):
         r = CliRunner().invoke(app, [cmd, "--help"])
         assert r.exit_code == 0 and "Example: cropmap " + cmd in r.output
+
+
+def test_cli_composite_threads_and_compress(tmp_path):
+    import rasterio
+
+    s1 = tmp_path / "s1"
+    write_s1_series(s1, series_dates(dt.date(2021, 5, 1), 26, 6), height=24, width=20)
+    base = ["composite", str(s1), "-c", "spain-rice", "--units", "linear", "--block-rows", "5"]
+    run = CliRunner().invoke
+    r = run(app, [*base, "--out", str(tmp_path / "a.tif"), "--threads", "1"])
+    assert r.exit_code == 0, r.output
+    r = run(app, [*base, "--out", str(tmp_path / "b.tif"), "--threads", "3", "--compress", "none"])
+    assert r.exit_code == 0, r.output
+    with rasterio.open(tmp_path / "a.tif") as a, rasterio.open(tmp_path / "b.tif") as b:
+        assert a.compression is not None and b.compression is None
+        np.testing.assert_array_equal(a.read(), b.read())
+    r = run(app, [*base, "--out", str(tmp_path / "c.tif"), "--compress", "lz77"])
+    assert r.exit_code == 2 and not (tmp_path / "c.tif").exists()

@@ -95,6 +95,20 @@ def composite(
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Address of a running Dask scheduler (tcp://host:8786)."
     ),
+    threads: int | None = api_option(
+        COMPOSITE,
+        "threads",
+        POSITIVE,
+        "--threads",
+        help="Windows composited at once (none: one per CPU, at most 4); same output.",
+    ),
+    compress: str | None = api_option(
+        COMPOSITE,
+        "compress",
+        choice("zstd", "deflate", "none"),
+        "--compress",
+        help="Output compression: zstd (level 1), deflate, or none (fastest, largest).",
+    ),
     stac: str | None = typer.Option(
         None, "--stac", help="STAC API URL or static catalog.json to search instead of S1."
     ),
@@ -133,12 +147,18 @@ def composite(
 
     band_list = parse_bands(bands)
     common = given(
-        bands=band_list, units=units, resampling=resampling, average=average, block_rows=block_rows
+        bands=band_list,
+        units=units,
+        resampling=resampling,
+        average=average,
+        block_rows=block_rows,
+        compress=compress,
     )
     if stac is not None:
         if s1 is not None and out is None and legacy_out is None:
             s1, legacy_out = None, s1  # `--stac CAT ... OUT.tif`: the one positional is OUT
-        unused = {"S1": s1, "--file-bands": file_bands, "--dates": dates, "--align": align}
+        unused = {"S1": s1, "--file-bands": file_bands, "--dates": dates, "--align": align,
+                  "--threads": threads}  # fmt: skip
         extra = [k for k, v in unused.items() if v]
         if extra:
             raise OptionError(f"{extra[0]}: not used with --stac; drop it")
@@ -186,6 +206,7 @@ def composite(
             scheduler=scheduler,
             allow_duplicate_dates=allow_duplicate_dates,
             **common,
+            **given(threads=threads),
         )
     _report_composite(path)
 
