@@ -231,3 +231,17 @@ def test_train_failing_on_its_input_leaves_no_model_folder(scene_copy, run_cli) 
     code, _, err = run_cli("train", s / "p", "-o", out, "--bands", "HH", "--epochs", "1")
     assert code == 2 and err.strip().splitlines()[-1].startswith("error:"), err
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_train_in_a_log_prints_plain_epoch_lines(scene_copy, run_cli) -> None:
+    """Without a terminal, training prints one plain line per epoch instead of a bar."""
+    s = scene_copy
+    args = ["patches", s / "composite.tif", s / "labels.tif", "-o", s / "p", "--size", "32"]
+    code, _, err = run_cli(*args, "--split", "random")
+    assert code == 0, err
+    code, out, err = run_cli("train", s / "p", "-o", s / "m", "--bands", "VH", "--epochs", "1")
+    assert code == 0, err
+    assert "\x1b[" not in err
+    assert any(re.search(r"(?i)epoch", ln) for ln in err.splitlines()), err
+    assert "model written to" in out
