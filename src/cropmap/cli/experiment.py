@@ -133,17 +133,13 @@ def _expansions() -> object:
 
 
 def finetune_default(field: str) -> object:
-    """The default of a TrainConfig field when fine-tuning: the API's fine-tuning defaults
-    (``cropmap.transfer.finetune.FINETUNE_DEFAULTS``) where it has them, else TrainConfig's.
+    """The default of a TrainConfig field when fine-tuning: the API's fine-tuning config
+    (``cropmap.transfer.finetune.FinetuneConfig``) where it exists, else TrainConfig's.
     """
     from cropmap.transfer import finetune as api
 
-    defaults = getattr(api, "FINETUNE_DEFAULTS", None)
-    if isinstance(defaults, dict) and field in defaults:
-        return defaults[field]
-    if defaults is not None and hasattr(defaults, field):
-        return getattr(defaults, field)
-    return field_default(TRAIN.load(), field)
+    config = getattr(api, "FinetuneConfig", None) or TRAIN.load()
+    return field_default(config, field)
 
 
 def _train_option(field: str, option: str, text: str) -> Any:
