@@ -180,15 +180,26 @@ def finetune(
     ),
     old_patches: str | None = checked(PATCH_COUNT, None, "--patches", help="", hidden=True),
     seed: int | None = api_option(FINETUNE, "seed", NON_NEGATIVE, "--seed", help="Random seed."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each training step."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="A progress bar of each step (on a terminal)."
+    ),
 ) -> None:
     """Fine-tune a pretrained model on your region's patches with a transfer strategy.
 
+    Prints one line per epoch (losses, validation IoU) while it trains.
+
     Example: cropmap finetune runs/korea/model data/spain/patches --strategy FT_E --bands VV,VH --out runs/spain/ft_e
     """  # noqa: E501
+    import logging
+    import sys
+
+    from cropmap.cli.logs import setup_logging
     from cropmap.transfer import finetune as run_finetune
 
     _quiet(verbose)
+    bar = verbose and sys.stderr.isatty()  # else one plain line per epoch
+    if not bar:
+        setup_logging(logging.INFO)
     if old_patches is not None:
         deprecated("--patches (a count)", "--max-patches")
         max_patches = max_patches or old_patches
@@ -205,7 +216,7 @@ def finetune(
             patches,
             out,
             bands=parse_bands(pick_bands(bands, features)),
-            train={**train, "progress": "rich" if verbose else "none"},
+            train={**train, "progress": "rich" if bar else "none"},
             n_patches=budget,
             sources=dict(s.split("=", 1) for s in source),
             **given(strategy=strategy, seed=seed, expansion=expansion),
