@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from cropmap.errors import ConfigError
-from cropmap.experiments.config import demo_config_path, load_config, parse_config
+from cropmap.experiments.config import (
+    demo_config_path,
+    load_config,
+    parse_config,
+    template_config_path,
+)
 
 BASE = {
     "regions": {"korea": {}, "spain": {"size": 256}},
@@ -65,3 +70,38 @@ def test_cli_bad_config_exits_2(tmp_path):
     )
     assert proc.returncode == 2, proc.stderr
     assert "error:" in proc.stderr and "korea" in proc.stderr
+
+
+def test_template_valid_and_named_when_a_config_is_missing(tmp_path):
+    cfg = load_config(template_config_path())
+    assert set(cfg.regions) == {"korea", "spain"} and cfg.strategies == ["RF", "FT_E"]
+    with pytest.raises(ConfigError, match="--template > my_study.yaml"):
+        load_config(tmp_path / "my_study.yaml")
+
+
+def test_real_data_paths_checked_at_load(tmp_path):
+    s1 = tmp_path / "s1"
+    regions = {"korea": {}, "mine": {"s1_dir": str(s1), "parcels": str(tmp_path / "p.gpkg")}}
+    spec = {**BASE, "regions": regions, "transfers": [{"finetune": "mine", "test": ["mine"]}]}
+    with pytest.raises(ConfigError, match=r"region .mine.: s1_dir .*s1 is not a folder"):
+        parse_config(spec)
+    s1.mkdir()
+    with pytest.raises(ConfigError, match=r"parcels file .*p.gpkg not found"):
+        parse_config(spec)
+    (tmp_path / "p.gpkg").write_bytes(b"")
+    assert parse_config(spec).regions["mine"].s1_dir == s1
+
+
+def test_cli_template_prints_a_loadable_config(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "cropmap.cli.main", "experiment", "--template"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "t.yaml").write_text(proc.stdout)
+    assert load_config(tmp_path / "t.yaml") == load_config(template_config_path())

@@ -72,15 +72,30 @@ def _run_with_progress(run, out: Path) -> None:  # noqa: ANN001 - callable(progr
 
 
 def experiment(
-    config: Path = typer.Argument(..., help="Experiment YAML (see docs/transfer.md)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run directory (reused: resumable)."),
+    config: Path | None = typer.Argument(None, help="Experiment YAML (see docs/transfer.md)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Run directory (reused: resumable)."),
+    template: bool = typer.Option(
+        False, "--template", help="Print a commented small study to start from, and exit."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each training step."),
 ) -> None:
     """Run a transfer-learning experiment matrix; a rerun skips finished cells.
 
-    Example: cropmap experiment my_study.yaml --out runs/study
-    """
-    from cropmap.experiments import load_config, run_experiment
+    Example: cropmap experiment --template > my_study.yaml; cropmap experiment my_study.yaml --out runs/study
+    """  # noqa: E501
+    from cropmap.errors import ConfigError
+    from cropmap.experiments.config import load_config, template_config_path
+
+    if template:
+        typer.echo(template_config_path().read_text(encoding="utf-8"), nl=False)
+        return
+    if config is None or out is None:
+        missing = "CONFIG" if config is None else "--out"
+        raise ConfigError(
+            f"cropmap experiment needs {missing}; `cropmap experiment --template > my_study.yaml`"
+            " writes a config to start from"
+        )
+    from cropmap.experiments import run_experiment
 
     cfg = load_config(config)  # bad config: fail before the heavy imports
     _quiet(verbose)
@@ -133,13 +148,17 @@ def _expansions() -> object:
 
 
 def finetune_default(field: str) -> object:
-    """The default of a TrainConfig field when fine-tuning: the API's fine-tuning config
-    (``cropmap.transfer.finetune.FinetuneConfig``) where it exists, else TrainConfig's.
+    """The default of a TrainConfig field when fine-tuning: the API's fine-tuning defaults
+    (``cropmap.transfer.finetune.FINETUNE_DEFAULTS``) where it has them, else TrainConfig's.
     """
     from cropmap.transfer import finetune as api
 
-    config = getattr(api, "FinetuneConfig", None) or TRAIN.load()
-    return field_default(config, field)
+    defaults = getattr(api, "FINETUNE_DEFAULTS", None)
+    if isinstance(defaults, dict) and field in defaults:
+        return defaults[field]
+    if defaults is not None and hasattr(defaults, field):
+        return getattr(defaults, field)
+    return field_default(TRAIN.load(), field)
 
 
 def _train_option(field: str, option: str, text: str) -> Any:
@@ -180,26 +199,15 @@ def finetune(
     ),
     old_patches: str | None = checked(PATCH_COUNT, None, "--patches", help="", hidden=True),
     seed: int | None = api_option(FINETUNE, "seed", NON_NEGATIVE, "--seed", help="Random seed."),
-    verbose: bool = typer.Option(
-        False, "--verbose", "-v", help="A progress bar of each step (on a terminal)."
-    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each training step."),
 ) -> None:
     """Fine-tune a pretrained model on your region's patches with a transfer strategy.
 
-    Prints one line per epoch (losses, validation IoU) while it trains.
-
     Example: cropmap finetune runs/korea/model data/spain/patches --strategy FT_E --bands VV,VH --out runs/spain/ft_e
     """  # noqa: E501
-    import logging
-    import sys
-
-    from cropmap.cli.logs import setup_logging
     from cropmap.transfer import finetune as run_finetune
 
     _quiet(verbose)
-    bar = verbose and sys.stderr.isatty()  # else one plain line per epoch
-    if not bar:
-        setup_logging(logging.INFO)
     if old_patches is not None:
         deprecated("--patches (a count)", "--max-patches")
         max_patches = max_patches or old_patches
@@ -216,7 +224,7 @@ def finetune(
             patches,
             out,
             bands=parse_bands(pick_bands(bands, features)),
-            train={**train, "progress": "rich" if bar else "none"},
+            train={**train, "progress": "rich" if verbose else "none"},
             n_patches=budget,
             sources=dict(s.split("=", 1) for s in source),
             **given(strategy=strategy, seed=seed, expansion=expansion),

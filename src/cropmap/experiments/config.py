@@ -183,6 +183,11 @@ class ExperimentConfig(_Strict):
                 )
             if spec.s1_dir is not None and spec.parcels is None:
                 raise ValueError(f"region {name!r}: s1_dir needs parcels")
+            # real data must exist now, not after the other regions were simulated
+            if spec.s1_dir is not None and not spec.s1_dir.is_dir():
+                raise ValueError(f"region {name!r}: s1_dir {spec.s1_dir} is not a folder")
+            if spec.parcels is not None and not spec.parcels.is_file():
+                raise ValueError(f"region {name!r}: parcels file {spec.parcels} not found")
         for feats in [*self.features, self.pretrain.features]:
             if not feats or len(set(feats)) != len(feats):
                 raise ValueError(f"feature set {feats} must be non-empty and unique")
@@ -219,7 +224,10 @@ def load_config(path: str | Path) -> ExperimentConfig:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"experiment config {path} not found") from None
+        raise ConfigError(
+            f"experiment config {path} not found; "
+            f"`cropmap experiment --template > {path.name}` writes one to start from"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"experiment config {path} is not valid YAML: {exc}") from exc
     return parse_config(data, source=str(path))
@@ -242,3 +250,8 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
 def demo_config_path() -> Path:
     """Path of the built-in demo configuration."""
     return Path(__file__).with_name("presets") / "demo.yaml"
+
+
+def template_config_path() -> Path:
+    """Path of the commented starting configuration (``cropmap experiment --template``)."""
+    return Path(__file__).with_name("presets") / "template.yaml"

@@ -1,0 +1,269 @@
+"""Every shell block of README.md and docs/*.md runs, top to bottom, as written.
+
+Each page runs in one ``bash`` (``set -eo pipefail``) in a fresh temporary folder, so a
+block may use what the blocks above it made, and nothing else. Blocks fenced as
+``bash``, ``sh``, ``shell`` or ``console`` (lines after a ``$`` prompt) run; every other
+fence must name its language (``text`` for what does not run: synopses with
+placeholders, commands that need the internet or a GPU). The commands honour the
+documented size variables (README, "Trying the docs quickly"): this test sets
+:data:`SMALL` and nothing page-specific.
+
+A failure names the page, the line of the failing command, the command and the end of
+its output, so whoever edits a page can fix their own block.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+RUN = {"bash", "sh", "shell", "console"}
+#: the README's documented small-scene switch, as a reader would export it
+SMALL = {"SIZE": "256", "PATCH": "64", "EPOCHS": "1"}
+#: seconds a page may take before the test says which page to make smaller
+PAGE_TIMEOUT_S = 1800
+#: pages run at once, each in its own folder (commands are mostly single-threaded)
+PARALLEL_PAGES = 2
+FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+|~~~+)(?P<info>.*)$")
+
+
+@dataclass
+class Block:
+    """One fenced block: its language, the line of its first content line, its lines."""
+
+    lang: str
+    line: int
+    lines: list[str]
+
+
+def parse_blocks(text: str) -> list[Block]:
+    """Fenced blocks of a Markdown text (1-based line numbers, indentation removed)."""
+    blocks: list[Block] = []
+    open_: tuple[str, str, str, int] | None = None  # (indent, fence, lang, line)
+    body: list[str] = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        m = FENCE.match(raw)
+        if open_ is None:
+            if m:
+                lang = m["info"].strip().split(" ")[0].lower() if m["info"].strip() else ""
+                open_, body = (m["indent"], m["fence"], lang, n + 1), []
+            continue
+        indent, fence, lang, first = open_
+        closing = m and not m["info"].strip() and m["fence"][0] == fence[0]
+        if closing and len(m["fence"]) >= len(fence):
+            blocks.append(Block(lang, first, body))
+            open_ = None
+            continue
+        body.append(raw[len(indent) :] if raw.startswith(indent) else raw.lstrip())
+    if open_ is not None:
+        raise AssertionError(f"fence opened at line {open_[3] - 1} is never closed")
+    return blocks
+
+
+def shell_lines(block: Block) -> list[str]:
+    """The block's lines as bash runs them (console: prompt lines only; output blanked)."""
+    if block.lang != "console":
+        return list(block.lines)
+    out, cont = [], False
+    for line in block.lines:
+        if line.startswith("$ ") or cont:
+            cmd = line[2:] if line.startswith("$ ") and not cont else line
+            out.append(cmd)
+            cont = cmd.rstrip().endswith("\\")
+        else:
+            out.append("")
+    return out
+
+
+def page_script(text: str) -> str:
+    """A bash script whose line N is line N of the page (blank outside shell blocks)."""
+    lines = [""] * (len(text.splitlines()) + 1)
+    lines[0] = (
+        "set -eo pipefail; "
+        'trap \'rc=$?; printf "%s\\n%s\\n%s\\n" "$LINENO" "$rc" "$BASH_COMMAND" '
+        '> "$DOCS_FAILED"\' ERR'
+    )
+    for block in parse_blocks(text):
+        if block.lang in RUN:
+            for i, line in enumerate(shell_lines(block)):
+                lines[block.line - 1 + i] = line
+    lines.append('times > "$DOCS_FAILED.times"')  # CPU seconds of this page's commands
+    return "\n".join(lines) + "\n"
+
+
+def _command_at(text: str, line: int) -> str:
+    """The command starting at ``line`` as written (continuation lines joined)."""
+    src = text.splitlines()
+    out = [src[line - 1].strip()]
+    i = line
+    while out[-1].endswith("\\") and i < len(src):
+        out.append(src[i].strip())
+        i += 1
+    return " ".join(out)
+
+
+def _block_of(text: str, line: int) -> Block | None:
+    for b in parse_blocks(text):
+        if b.line <= line < b.line + len(b.lines):
+            return b
+    return None
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_fence_names_its_language(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    bare = [b.line - 1 for b in parse_blocks(text) if not b.lang]
+    assert not bare, (
+        f"{page.relative_to(ROOT)}: fences at lines {bare} name no language; use bash to run "
+        "the block in the docs test, text for synopses and commands that cannot run here"
+    )
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_python_blocks_parse(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    for b in parse_blocks(text):
+        if b.lang == "python":
+            try:
+                ast.parse("\n".join(b.lines))
+            except SyntaxError as exc:
+                line = b.line + (exc.lineno or 1) - 1
+                pytest.fail(f"{page.relative_to(ROOT)}:{line}: python block: {exc.msg}")
+
+
+def _cpu_seconds(times_file: Path) -> float:
+    """User + system seconds of the commands a page ran (bash's ``times``, children line)."""
+    lines = times_file.read_text().split("\n") if times_file.is_file() else []
+    if len(lines) < 2:
+        return float("nan")
+    total = 0.0
+    for field in lines[1].split():
+        m = re.fullmatch(r"(\d+)m([\d.]+)s", field)
+        total += int(m[1]) * 60 + float(m[2]) if m else 0.0
+    return total
+
+
+def run_page(text: str, name: str, tmp: Path) -> str | None:
+    """Run a page's shell blocks in ``tmp/work``; ``None`` if all pass, else the failure.
+
+    The failure names the page, the line of the failing command, its block and the
+    command as written, then the end of the shell's output.
+    """
+    script = tmp / "page.sh"
+    script.write_text(page_script(text), encoding="utf-8")
+    work = tmp / "work"
+    work.mkdir()
+    failed = tmp / "failed"
+    bin_dir = str(Path(sys.executable).parent)  # this venv's cropmap and python first
+    env = {
+        **os.environ,
+        **SMALL,
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),  # pages run side by side
+        "DOCS_FAILED": str(failed),
+    }
+    start = time.perf_counter()
+    try:
+        run = subprocess.run(
+            ["bash", str(script)],
+            cwd=work,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=PAGE_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else ""
+        return (
+            f"{name}: its shell blocks took over {PAGE_TIMEOUT_S} s with {SMALL}; make the "
+            f"slow commands take the size variables.\n{out[-2000:]}"
+        )
+    seconds = time.perf_counter() - start
+    if run.returncode == 0:
+        cpu = _cpu_seconds(Path(f"{failed}.times"))
+        print(f"{name}: all shell blocks ran in {seconds:.0f} s wall, {cpu:.0f} s CPU")
+        return None
+    tail = "\n".join("    " + line for line in run.stdout.strip().splitlines()[-30:])
+    if not failed.is_file():
+        return f"{name}: bash exited {run.returncode}\n{tail}"
+    line_s, rc = failed.read_text().split("\n")[:2]
+    line = int(line_s)
+    block = _block_of(text, line)
+    where = f" (block from line {block.line - 1})" if block else ""
+    return (
+        f"{name}:{line}{where}: exit {rc}: {_command_at(text, line)}\n"
+        f"(run in an empty folder after the page's blocks above it, with {SMALL})\n"
+        f"--- last output ---\n{tail}"
+    )
+
+
+@pytest.fixture(scope="module")
+def page_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Start the selected pages' runs (:data:`PARALLEL_PAGES` at a time): page -> future."""
+    selected = [
+        item.callspec.params["page"]
+        for item in request.session.items
+        if getattr(item, "originalname", "") == "test_shell_blocks_run_top_to_bottom"
+    ]
+    pool = ThreadPoolExecutor(PARALLEL_PAGES)
+    runs: dict[Path, Future[str | None]] = {}
+    for page in selected:
+        text = page.read_text(encoding="utf-8")
+        if any(b.lang in RUN for b in parse_blocks(text)):
+            name = page.relative_to(ROOT).as_posix()
+            tmp = tmp_path_factory.mktemp("docs-" + page.stem)
+            runs[page] = pool.submit(run_page, text, name, tmp)
+    yield runs
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_shell_blocks_run_top_to_bottom(page: Path, page_runs) -> None:
+    """The page's shell blocks, in order, in one shell, in an empty folder of its own."""
+    if page not in page_runs:
+        return  # a page without shell blocks has nothing to run (its fences are checked)
+    failure = page_runs[page].result()
+    if failure:
+        pytest.fail(failure, pytrace=False)
+
+
+FAKE_PAGE = """# A page
+
+```bash
+mkdir made
+X=1
+```
+
+Text, then a console block that uses the folder and the variable made above.
+
+```console
+$ test -d made && echo "made $X"
+made 1
+$ ls made/missing \\
+    --color=never
+```
+"""
+
+
+def test_runner_names_the_page_line_and_command(tmp_path: Path) -> None:
+    """Blocks share one shell; a failure names page, line, block and command."""
+    failure = run_page(FAKE_PAGE, "fake.md", tmp_path)
+    assert failure is not None
+    first = failure.splitlines()[0]
+    assert first == "fake.md:13 (block from line 10): exit 2: $ ls made/missing \\ --color=never"
+    assert "made 1" in failure  # the console command before it ran, with the variable
