@@ -113,3 +113,15 @@ def test_warnings_are_printed_after_the_progress(capsys) -> None:
     err = capsys.readouterr().err.splitlines()
     assert err[-1] == "warning: period P3 has no acquisition"
     assert err[-2].startswith("composite: done")
+
+
+def test_plain_mode_keeps_a_short_run_to_its_start_and_end_lines() -> None:
+    bar, stream, clock = _plain(unit="windows")
+    with bar:
+        for done in range(1, 49):
+            clock.t += 0.01
+            bar(done, 48)
+    assert stream.getvalue().splitlines() == [
+        "composite: started",
+        "composite: done, 48/48 windows (100%) in 00:00",
+    ]

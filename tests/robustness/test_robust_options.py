@@ -231,3 +231,36 @@ def test_train_failing_on_its_input_leaves_no_model_folder(scene_copy, run_cli) 
     code, _, err = run_cli("train", s / "p", "-o", out, "--bands", "HH", "--epochs", "1")
     assert code == 2 and err.strip().splitlines()[-1].startswith("error:"), err
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_train_in_a_log_prints_plain_epoch_lines(scene_copy, run_cli) -> None:
+    """Without a terminal, training prints one plain line per epoch instead of a bar."""
+    s = scene_copy
+    args = ["patches", s / "composite.tif", s / "labels.tif", "-o", s / "p", "--size", "32"]
+    code, _, err = run_cli(*args, "--split", "random")
+    assert code == 0, err
+    code, out, err = run_cli("train", s / "p", "-o", s / "m", "--bands", "VH", "--epochs", "1")
+    assert code == 0, err
+    assert "\x1b[" not in err
+    assert any(re.search(r"(?i)epoch", ln) for ln in err.splitlines()), err
+    assert "model written to" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (["train", "P", "-o", "OUT", "--crop", "20"], r"--crop: 20 .*multiple of 16"),
+        (["train", "P", "-o", "OUT", "--bands", "VV,XX"], r"--bands: .*XX.*accepted"),
+        (["patches", "C", "L", "-o", "OUT", "--fractions", "0.5,0.6,0"], r"--fractions: "),
+        (["finetune", "M", "P", "-o", "OUT", "--max-patches", "0"], r"--max-patches: '0'"),
+        (["simulate", "--region", "korea", "-o", "OUT", "--size", "3"], r"--size: 3 .*>= 16"),
+    ],
+)
+def test_hand_picked_option_errors_from_the_issue(args, pattern, tmp_path, run_cli) -> None:
+    """The cases the review found (pydantic dumps, tracebacks), plus list-valued options."""
+    args = [str(tmp_path / a) if a in ("P", "C", "L", "M", "OUT") else a for a in args]
+    code, _, err = run_cli(*args)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and re.search(pattern, lines[0]), err
+    assert not (tmp_path / "OUT").exists()

@@ -92,5 +92,6 @@ def test_finetune_cli(tiny_setup):
     )
     assert result.exit_code == 0, result.output
     assert "HEAD: trained 5 of" in result.output
+    assert "val_iou" in result.output + result.stderr  # one line per epoch, not a bar
     meta = json.loads((out / "model.json").read_text())
     assert meta["train_config"]["transfer"]["n_train_patches"] == 2

@@ -148,17 +148,13 @@ def _expansions() -> object:
 
 
 def finetune_default(field: str) -> object:
-    """The default of a TrainConfig field when fine-tuning: the API's fine-tuning defaults
-    (``cropmap.transfer.finetune.FINETUNE_DEFAULTS``) where it has them, else TrainConfig's.
+    """The default of a TrainConfig field when fine-tuning: the API's fine-tuning config
+    (``cropmap.transfer.finetune.FinetuneConfig``) where it exists, else TrainConfig's.
     """
     from cropmap.transfer import finetune as api
 
-    defaults = getattr(api, "FINETUNE_DEFAULTS", None)
-    if isinstance(defaults, dict) and field in defaults:
-        return defaults[field]
-    if defaults is not None and hasattr(defaults, field):
-        return getattr(defaults, field)
-    return field_default(TRAIN.load(), field)
+    config = getattr(api, "FinetuneConfig", None) or TRAIN.load()
+    return field_default(config, field)
 
 
 def _train_option(field: str, option: str, text: str) -> Any:
@@ -199,15 +195,26 @@ def finetune(
     ),
     old_patches: str | None = checked(PATCH_COUNT, None, "--patches", help="", hidden=True),
     seed: int | None = api_option(FINETUNE, "seed", NON_NEGATIVE, "--seed", help="Random seed."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each training step."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="A progress bar of each step (on a terminal)."
+    ),
 ) -> None:
     """Fine-tune a pretrained model on your region's patches with a transfer strategy.
 
+    Prints one line per epoch (losses, validation IoU) while it trains.
+
     Example: cropmap finetune runs/korea/model data/spain/patches --strategy FT_E --bands VV,VH --out runs/spain/ft_e
     """  # noqa: E501
+    import logging
+    import sys
+
+    from cropmap.cli.logs import setup_logging
     from cropmap.transfer import finetune as run_finetune
 
     _quiet(verbose)
+    bar = verbose and sys.stderr.isatty()  # else one plain line per epoch
+    if not bar:
+        setup_logging(logging.INFO)
     if old_patches is not None:
         deprecated("--patches (a count)", "--max-patches")
         max_patches = max_patches or old_patches
@@ -224,7 +231,7 @@ def finetune(
             patches,
             out,
             bands=parse_bands(pick_bands(bands, features)),
-            train={**train, "progress": "rich" if verbose else "none"},
+            train={**train, "progress": "rich" if bar else "none"},
             n_patches=budget,
             sources=dict(s.split("=", 1) for s in source),
             **given(strategy=strategy, seed=seed, expansion=expansion),

@@ -28,6 +28,7 @@ from cropmap.cli.options import (
     POSITIVE,
     TRAIN,
     Accepts,
+    api_default,
     api_option,
     build_config,
     checked,
@@ -242,7 +243,9 @@ def baseline(
 def evaluate(
     model: Path = typer.Argument(..., help="Model directory (U-Net or random forest)."),
     patches: Path = typer.Argument(..., help="Patch store folder."),
-    split: str = checked(SPLITS, "test", "--split", help="train, val or test."),
+    split: str | None = api_option(
+        EVALUATE, "split", SPLITS, "--split", help="train, val or test."
+    ),
     periods: int | None = checked(
         POSITIVE, None, "--periods", help="Use only the first K periods (early-season map)."
     ),
@@ -269,6 +272,7 @@ def evaluate(
     if json_out is not None:
         deprecated("--json", "--out")
         out = out or json_out
+    split = split or api_default(EVALUATE, "split")()
     suffix = f"_p{periods}" if periods else ""
     json_out = out or model / f"eval_{split}{suffix}.json"
     console = Console()

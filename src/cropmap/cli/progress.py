@@ -62,6 +62,8 @@ class Progress:
         every_s: plain mode, print at least this often, in seconds, while ticks arrive.
         heartbeat_s: plain mode, print the current state when nothing was printed for
             this long, in seconds, even without ticks (0: never).
+        min_gap_s: plain mode, seconds between two percentage lines at least (a short
+            run prints only its start and end lines).
         clock: seconds since an arbitrary start (injectable for tests).
     """
 
@@ -75,6 +77,7 @@ class Progress:
         every_pct: float = 10.0,
         every_s: float = 10.0,
         heartbeat_s: float = 30.0,
+        min_gap_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.label, self.unit = label, unit
@@ -87,6 +90,7 @@ class Progress:
         self._bar: Any = None
         self._tasks: dict[str, Any] = {}
         self.heartbeat_s = heartbeat_s
+        self.min_gap_s = min_gap_s
         self._printed = self.start  # clock() of the last plain line
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -161,7 +165,7 @@ class Progress:
         pct = 100.0 * done / total if total else 0.0
         last_t, last_pct = self._last.get(stage, (self.start, 0.0))
         step = (pct // self.every_pct) > (last_pct // self.every_pct)
-        if step or now - last_t >= self.every_s:
+        if (step and now - last_t >= self.min_gap_s) or now - last_t >= self.every_s:
             self._last[stage] = (now, pct)
             if done < total or not total:  # the final line comes from __exit__
                 self._print(self._line(stage, int(done), total, text))

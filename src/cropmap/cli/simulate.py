@@ -7,8 +7,19 @@ from pathlib import Path
 import typer
 
 from cropmap.cli.common import removed_on_failure
-from cropmap.cli.options import SCENE, build_config, checked, choice, config_option, field_of
+from cropmap.cli.options import (
+    SCENE,
+    api_option,
+    build_config,
+    checked,
+    choice,
+    config_option,
+    field_of,
+    given,
+)
 from cropmap.cli.progress import progress
+
+PLOTS = "cropmap.simulate.plots:make_doc_figures"
 
 
 def _regions() -> object:
@@ -103,8 +114,10 @@ def simulate(
 
 def simulate_plots(
     out: Path = typer.Option(Path("docs/img"), "--out", "-o", help="Folder of the PNGs."),
-    size: int = checked(field_of(SCENE, "size"), 384, "--size", help="Scene size, pixels."),
-    seed: int = checked(field_of(SCENE, "seed"), 0, "--seed", help="Random seed."),
+    size: int | None = api_option(
+        PLOTS, "size", field_of(SCENE, "size"), "--size", help="Scene size, pixels."
+    ),
+    seed: int | None = api_option(PLOTS, "seed", field_of(SCENE, "seed"), "--seed", help="Seed."),
 ) -> None:
     """Regenerate the simulator's documentation figures (trajectories, quick-looks).
 
@@ -112,7 +125,7 @@ def simulate_plots(
     """
     from cropmap.simulate.plots import make_doc_figures
 
-    for p in make_doc_figures(out, size=size, seed=seed):
+    for p in make_doc_figures(out, **given(size=size, seed=seed)):
         typer.echo(f"wrote {p}")
 
 
