@@ -157,3 +157,14 @@ def test_threads_give_the_single_thread_output(s1_db, tmp_path, composite):
     with pytest.raises(ConfigError, match="threads"):
         composite(folder, tmp_path / "c.tif", threads=0)
     assert not (tmp_path / "c.tif").exists()
+
+
+def test_windows_shrink_with_the_windows_held_at_once(s1_db, tiny_calendar):
+    from cropmap.sar import open_stack, plan_composite
+    from cropmap.sar.block import BLOCK_BUDGET_BYTES, block_rows_for
+
+    folder, _ = s1_db
+    plan = plan_composite(open_stack(folder, units="db"), load_calendar(tiny_calendar))
+    per_row = BLOCK_BUDGET_BYTES // block_rows_for(plan, 10**9)
+    assert block_rows_for(plan, 10**9, in_flight=4) == BLOCK_BUDGET_BYTES // (4 * per_row)
+    assert block_rows_for(plan, 7, in_flight=4) == 7

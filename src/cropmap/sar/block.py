@@ -25,7 +25,7 @@ from cropmap.sar.stack import S1Stack, StackReader
 
 log = logging.getLogger(__name__)
 
-#: Memory a block's median stacks may take, in bytes (blocks get fewer rows beyond it).
+#: Memory the windows held at once may take, in bytes (windows get fewer rows beyond it).
 BLOCK_BUDGET_BYTES = 256 * 1024 * 1024
 
 
@@ -196,8 +196,9 @@ def row_windows(height: int, width: int, rows: int) -> list[Window]:
     return [Window(0, r, width, min(rows, height - r)) for r in range(0, height, rows)]
 
 
-def block_rows_for(plan: CompositePlan, block_rows: int) -> int:
-    """Rows per window: ``block_rows``, fewer when median stacks would pass the budget."""
+def block_rows_for(plan: CompositePlan, block_rows: int, in_flight: int = 1) -> int:
+    """Rows per window: ``block_rows``, fewer when ``in_flight`` windows held at once
+    (computing, waiting or being written) would pass :data:`BLOCK_BUDGET_BYTES`."""
     C, W = len(plan.stack.bands), plan.stack.grid.width
     worst = max(
         (
@@ -208,4 +209,4 @@ def block_rows_for(plan: CompositePlan, block_rows: int) -> int:
         default=1,
     )
     per_row = max(1, worst) * C * W * 4 + plan.n_periods * C * W * 8
-    return max(1, min(block_rows, BLOCK_BUDGET_BYTES // per_row))
+    return max(1, min(block_rows, BLOCK_BUDGET_BYTES // (per_row * max(1, in_flight))))

@@ -189,7 +189,10 @@ def write_composite(
     keep_freed_memory()  # large per-window temporaries: no page faults on every window
     stack, cal, average = plan.stack, plan.calendar, plan.average
     g = stack.grid
-    windows = row_windows(g.height, g.width, block_rows_for(plan, block_rows))
+    # windows held at once: those computing (threads, or 2 per Dask worker), plus one
+    # waiting for the writer and one being written; their sum stays within the budget
+    busy = 2 * max(2, dask_workers) if dask_workers or scheduler else n_threads
+    windows = row_windows(g.height, g.width, block_rows_for(plan, block_rows, busy + 2))
     C = len(stack.bands)
     tags = {
         "CALENDAR": json.dumps(cal.to_dict()),
