@@ -42,6 +42,7 @@ def stage_cpu(s1: str, calendar: str, block_rows: int) -> dict[str, float]:
     from cropmap.io.raster import open_raster, open_writer, profile_for, read_checked
     from cropmap.sar.block import block_rows_for, plan_composite, row_windows
     from cropmap.sar.calendars import load_calendar
+    from cropmap.sar.composite import TILE_ROWS
     from cropmap.sar.db import to_db, to_linear
     from cropmap.sar.reducers import make_reducer
     from cropmap.sar.stack import open_stack
@@ -52,7 +53,9 @@ def stage_cpu(s1: str, calendar: str, block_rows: int) -> dict[str, float]:
     stack = open_stack(s1, units="linear")
     plan = plan_composite(stack, load_calendar(calendar))
     g = stack.grid
-    windows = row_windows(g.height, g.width, block_rows_for(plan, block_rows))
+    # the windows of a one-thread run: one computing, one waiting, one being written
+    rows = block_rows_for(plan, block_rows, in_flight=3, align=TILE_ROWS)
+    windows = row_windows(g.height, g.width, rows)
     C, T = len(stack.bands), plan.n_periods
     prof = profile_for(
         width=g.width, height=g.height, count=T * C, crs=g.rio_crs, transform=g.affine,

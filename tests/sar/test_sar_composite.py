@@ -168,3 +168,15 @@ def test_windows_shrink_with_the_windows_held_at_once(s1_db, tiny_calendar):
     per_row = BLOCK_BUDGET_BYTES // block_rows_for(plan, 10**9)
     assert block_rows_for(plan, 10**9, in_flight=4) == BLOCK_BUDGET_BYTES // (4 * per_row)
     assert block_rows_for(plan, 7, in_flight=4) == 7
+
+
+def test_shrunk_windows_keep_whole_tile_rows(tmp_path, tiny_calendar):
+    from cropmap.sar import open_stack, plan_composite
+    from cropmap.sar.block import block_rows_for
+    from cropmap.sar.synthetic import series_dates, write_s1_series
+
+    write_s1_series(tmp_path / "s1", series_dates(dt.date(2021, 5, 3), 4, 30), height=600, width=8)
+    plan = plan_composite(open_stack(tmp_path / "s1", units="linear"), load_calendar(tiny_calendar))
+    assert block_rows_for(plan, 512, in_flight=1, align=256) == 512  # within budget
+    assert block_rows_for(plan, 512, in_flight=10**7) < 256  # shrunk past a tile row
+    assert block_rows_for(plan, 512, in_flight=10**7, align=256) == 256

@@ -100,7 +100,7 @@ def composite(
         "threads",
         POSITIVE,
         "--threads",
-        help="Windows composited at once (none: one per CPU, at most 4); same output.",
+        help="Windows composited at once (none: one per CPU, at most 2); same output.",
     ),
     compress: str | None = api_option(
         COMPOSITE,

@@ -196,9 +196,14 @@ def row_windows(height: int, width: int, rows: int) -> list[Window]:
     return [Window(0, r, width, min(rows, height - r)) for r in range(0, height, rows)]
 
 
-def block_rows_for(plan: CompositePlan, block_rows: int, in_flight: int = 1) -> int:
+def block_rows_for(plan: CompositePlan, block_rows: int, in_flight: int = 1, align: int = 0) -> int:
     """Rows per window: ``block_rows``, fewer when ``in_flight`` windows held at once
-    (computing, waiting or being written) would pass :data:`BLOCK_BUDGET_BYTES`."""
+    (computing, waiting or being written) would pass :data:`BLOCK_BUDGET_BYTES`.
+
+    With ``align`` (the output's tile height), a shrunk window keeps a whole number of
+    tile rows, at least one: a window ending inside a tile row makes GDAL compress that
+    row's tiles twice (the budget yields to that for very wide scenes).
+    """
     C, W = len(plan.stack.bands), plan.stack.grid.width
     worst = max(
         (
@@ -209,4 +214,7 @@ def block_rows_for(plan: CompositePlan, block_rows: int, in_flight: int = 1) -> 
         default=1,
     )
     per_row = max(1, worst) * C * W * 4 + plan.n_periods * C * W * 8
-    return max(1, min(block_rows, BLOCK_BUDGET_BYTES // (per_row * max(1, in_flight))))
+    rows = max(1, min(block_rows, BLOCK_BUDGET_BYTES // (per_row * max(1, in_flight))))
+    if align > 0 and rows < block_rows and plan.stack.grid.height > align:
+        rows = max(align, rows // align * align)
+    return rows

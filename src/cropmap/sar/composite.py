@@ -31,7 +31,7 @@ from rasterio.windows import Window
 from cropmap.errors import ConfigError
 from cropmap.io.gdal import COMPOSITE_CACHE_MB, gdal_env
 from cropmap.io.memory import keep_freed_memory
-from cropmap.io.raster import open_writer, profile_for
+from cropmap.io.raster import DEFAULT_PROFILE, open_writer, profile_for
 from cropmap.sar.block import (
     CompositePlan,
     block_rows_for,
@@ -49,8 +49,13 @@ from cropmap.sar.stack import open_stack
 
 log = logging.getLogger(__name__)
 
-#: Most threads compositing at once by default (memory grows with each).
-MAX_THREADS = 4
+#: Most threads compositing at once by default: windows are tile-aligned (at least
+#: 256 rows), so each thread adds a window's memory; 2 keep a 4096 px wide scene
+#: well under 1 GB (``benchmarks/composite.py``). More with ``threads=``.
+MAX_THREADS = 2
+
+#: Tile height of the outputs (``DEFAULT_PROFILE``): windows keep whole tile rows.
+TILE_ROWS = int(DEFAULT_PROFILE["blockysize"])
 
 Progress = Callable[[int, int], None]
 
@@ -192,7 +197,8 @@ def write_composite(
     # windows held at once: those computing (threads, or 2 per Dask worker), plus one
     # waiting for the writer and one being written; their sum stays within the budget
     busy = 2 * max(2, dask_workers) if dask_workers or scheduler else n_threads
-    windows = row_windows(g.height, g.width, block_rows_for(plan, block_rows, busy + 2))
+    rows = block_rows_for(plan, block_rows, busy + 2, align=TILE_ROWS)
+    windows = row_windows(g.height, g.width, rows)
     C = len(stack.bands)
     tags = {
         "CALENDAR": json.dumps(cal.to_dict()),
