@@ -197,3 +197,14 @@ def test_static_catalogue_without_collection_ids(stac_scene, tmp_path):
         reference=stac_scene["folder"],
     )
     assert _read(out)[0].tobytes() == _read(stac_scene["folder"])[0].tobytes()
+
+
+def test_unreachable_api_is_one_clear_error(tmp_path):
+    from cropmap.errors import StacError
+
+    with pytest.raises(StacError, match=r"cannot open STAC API http://127\.0\.0\.1:9/"):
+        composite_stac(
+            "http://127.0.0.1:9/", "sentinel-1-rtc", CAL, tmp_path / "x.tif", year=2022,
+            bbox=(0.6, 40.6, 0.9, 40.8),
+        )  # fmt: skip
+    assert not (tmp_path / "x.tif").exists()

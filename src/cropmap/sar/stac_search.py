@@ -136,10 +136,14 @@ def _search_api(
     from pystac_client.exceptions import APIError
     from pystac_client.warnings import DoesNotConformTo
 
+    # requests' connection errors are OSErrors; a page that is not JSON a ValueError
     try:
         client = pystac_client.Client.open(url)
-    except APIError as exc:
-        raise StacError(f"cannot open STAC API {url}: {exc}") from exc
+    except (APIError, OSError, ValueError) as exc:
+        raise StacError(
+            f"cannot open STAC API {url}: {exc}; check the URL and the connection "
+            "(or give a static catalog.json)"
+        ) from exc
     try:
         search = client.search(
             collections=[collection] if collection else None,
@@ -150,7 +154,7 @@ def _search_api(
         return list(search.items())
     except DoesNotConformTo:
         return None
-    except APIError as exc:
+    except (APIError, OSError, ValueError) as exc:
         raise StacError(f"STAC search of {collection!r} at {url} failed: {exc}") from exc
 
 
