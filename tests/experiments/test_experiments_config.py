@@ -105,3 +105,20 @@ def test_cli_template_prints_a_loadable_config(tmp_path):
     assert proc.returncode == 0, proc.stderr
     (tmp_path / "t.yaml").write_text(proc.stdout)
     assert load_config(tmp_path / "t.yaml") == load_config(template_config_path())
+
+
+def test_poster_preset_by_name():
+    from cropmap.experiments.outputs import _columns
+    from cropmap.experiments.runner import plan_cells
+
+    cfg = load_config("poster")
+    assert cfg.patch_size == 256 and cfg.seeds == [0, 1, 2]
+    assert {"RF", "RI", "FT", "FT_E", "FT_EO", "ZS"} == set(cfg.strategies)
+    assert len(_columns(cfg)) == 10  # the poster's columns
+    sizes = {name: spec.size for name, spec in cfg.regions.items()}
+    assert sizes == {"korea": 2560, "spain": 1536, "france": 2048, "netherlands": 2560}
+    assert cfg.evaluate_source and cfg.early_season
+    assert cfg.pretrain.train["patience"] and cfg.train["patience"]  # early stopping
+    assert len(plan_cells(cfg)) == 3 * 2 * 6 * 3
+    with pytest.raises(ConfigError, match="presets: demo, poster"):
+        load_config("posterr")

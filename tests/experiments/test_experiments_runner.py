@@ -38,7 +38,12 @@ def test_two_cell_experiment_resumes(tiny_config, tmp_path):
     for name in ("results.csv", "results.md", "report.html", "maps_spain.png", "config.yaml"):
         assert (out / name).is_file(), name
     rows = first.rows
-    assert {r["strategy"] for r in rows} == {"RF", "FT_E"} and len(rows) == 2
+    assert {r["strategy"] for r in rows} == {"SRC", "RF", "FT_E"} and len(rows) == 3
+    src = next(r for r in rows if r["strategy"] == "SRC")
+    assert (src["finetune"], src["test"], src["features"]) == ("korea", "korea", "VH")
+    iou_table = (out / "results.md").read_text().split("## f1")[0]
+    assert "| SRC |" not in iou_table  # korea -> korea is no column of the poster's table
+    assert "source model" in (out / "results.md").read_text()
     for r in rows:
         assert 0.0 <= r["iou"] <= 1.0 and r["train_seconds"] > 0 and r["trainable_params"] > 0
     ft_e = next(r for r in rows if r["strategy"] == "FT_E")
@@ -63,3 +68,32 @@ def test_two_cell_experiment_resumes(tiny_config, tmp_path):
     assert third.timings["pretrain"] < 1.0
     assert [r["iou"] for r in third.rows if r["strategy"] == "FT_E"] == [ft_e["iou"]]
     assert CellKey("spain", ("VV", "VH"), "FT_E", 0).slug == "spain_VV-VH_FT_E_s0_all"
+
+    # the caches are keyed on what produced them: a changed forest reruns only RF ...
+    def changed(**kw):
+        return type(tiny_config).model_validate({**tiny_config.model_dump(), **kw})
+
+    rf_cfg = changed(rf={**tiny_config.rf, "n_estimators": 6})
+    fourth = run_experiment(rf_cfg, out)
+    assert (fourth.cells_run, fourth.cells_skipped) == (1, 1)
+    assert weights.stat().st_mtime_ns == mtime
+    # ... and a changed pretraining retrains the source model and reruns FT_E, not RF
+    pre = {**tiny_config.pretrain.model_dump(), "train": {"max_epochs": 2, "augment": None}}
+    pre_cfg = changed(rf=rf_cfg.rf, pretrain=pre)
+    fifth = run_experiment(pre_cfg, out)
+    assert (fifth.cells_run, fifth.cells_skipped) == (1, 1)
+    assert weights.stat().st_mtime_ns != mtime
+    assert json.loads((out / "cells" / "spain_VV-VH_FT_E_s0_all.json").read_text())["history"]
+
+    # interrupted after one new cell, a rerun finishes only what is missing
+    more = type(pre_cfg).model_validate({**pre_cfg.model_dump(), "seeds": [0, 1]})
+
+    def interrupt(stage: str, done: int, total: int, desc: str) -> None:
+        if stage == "cells" and done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(more, out, progress=interrupt)
+    resumed = run_experiment(more, out)
+    assert (resumed.cells_run, resumed.cells_skipped) == (1, 3)
+    assert len([r for r in resumed.rows if r["strategy"] != "SRC"]) == 4

@@ -9,6 +9,19 @@ from cropmap.train import TrainConfig, train_model
 from cropmap.transfer.finetune import phase_config
 
 
+def test_one_source_of_fine_tuning_defaults() -> None:
+    from cropmap.train import TrainConfig
+    from cropmap.transfer import FinetuneConfig
+
+    pre, scratch = phase_config({}, 1.0, 1.0, 0, True), phase_config({}, 1.0, 1.0, 0, False)
+    assert isinstance(pre, FinetuneConfig) and pre.lr == FinetuneConfig().lr == 1e-4
+    assert not pre.cbt and pre.freeze_bn_stats
+    assert type(scratch) is TrainConfig and scratch.lr == TrainConfig().lr
+    # re-estimating batch-norm statistics replaces freezing them, and lets CBT stay on
+    recal = phase_config({"recalibrate_bn": 4, "cbt": True}, 1.0, 1.0, 0, True)
+    assert recal.cbt and not recal.freeze_bn_stats and recal.recalibrate_bn == 4
+
+
 def test_pretrained_phases_freeze_bn_stats_unless_the_config_says_otherwise() -> None:
     assert phase_config({}, 1.0, 1.0, 0, pretrained=True).freeze_bn_stats is True
     assert phase_config({}, 1.0, 1.0, 0, pretrained=False).freeze_bn_stats is False

@@ -61,6 +61,40 @@ def test_finetune_expands_and_freezes(tiny_setup):
 
 
 @pytest.mark.slow
+def test_expansion_warm_up_and_first_layer_lr(tiny_setup):
+    from cropmap.models import load_model
+    from cropmap.transfer import ExpansionConfig, finetune
+
+    root, patches = tiny_setup
+    exp = ExpansionConfig(method="zero", lr_factor=10.0, warmup_fraction=0.5)
+    train = {**TRAIN, "max_epochs": 2}
+    res = finetune(
+        root / "pre",
+        patches,
+        root / "warm",
+        strategy="FT_EO",
+        bands=["VV", "VH"],
+        train=train,
+        expansion=exp,
+    )
+    model, meta = load_model(root / "warm")
+    assert {h["phase"] for h in res.history} == {0, 1}  # warm-up, then FT_EO
+    assert meta.train_config["lr_scale"] == {"encoder.0.conv1.": 10.0}
+    assert meta.train_config["transfer"]["expansion"]["warmup_fraction"] == 0.5
+    vv = model.encoder[0].conv1[0].weight[:, 0]
+    assert vv.abs().sum() > 0  # the zero-initialised VV kernel was trained
+    frozen = res.model.decoder[0].conv1[0].weight
+    pre_model, _ = load_model(root / "pre")
+    assert torch_equal(frozen, pre_model.decoder[0].conv1[0].weight)  # FT_EO: decoder frozen
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))
+
+
+@pytest.mark.slow
 def test_finetune_cli(tiny_setup):
     from typer.testing import CliRunner
 

@@ -12,6 +12,7 @@ DOCUMENTED = {
     "RI": {"encoder", "bottleneck", "decoder", "head"},
     "FT": {"encoder", "bottleneck", "decoder", "head"},
     "FT_E": {"encoder", "bottleneck"},
+    "FT_EO": {"encoder"},
     "FT_D": {"bottleneck", "decoder", "head"},
     "HEAD": {"head"},
     "LP_FT": {"head"},
@@ -105,3 +106,13 @@ def test_zero_shot_trains_nothing(make_model):
     assert not any(p.requires_grad for p in model.parameters())
     k = next(iter(src.state_dict()))
     assert torch.equal(model.state_dict()[k], src.state_dict()[k])
+
+
+def test_first_conv_part_trains_only_the_first_layer(make_model):
+    from cropmap.transfer.strategies import Phase
+
+    model, first = make_model(2)
+    n = apply_phase(model, Phase(("first_conv",)))
+    trained = {k for k, p in model.named_parameters() if p.requires_grad}
+    assert first in trained and all(k.startswith("encoder.0.conv1.") for k in trained)
+    assert n == sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -69,25 +69,37 @@ def class_image(labels: np.ndarray) -> np.ndarray:
 def maps_figure(rows: Sequence[MapRow], strategies: Sequence[str], title: str = ""):
     """Build the figure: one row per :class:`MapRow`, columns RGB, truth, strategies.
 
+    Strategies without a prediction in any row get no column (they did not run); a
+    strategy missing in only some rows shows a grey "not run" panel there, never a
+    blank one that reads like an empty map.
+
     Returns:
         A matplotlib ``Figure`` (Agg backend; caller saves or closes it).
     """
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
+    strategies = [s for s in strategies if any(s in row.predictions for row in rows)]
     n_cols = 2 + len(strategies)
     fig = Figure(figsize=(1.9 * n_cols, 2.3 * len(rows) + 0.6), dpi=80)
     axes = fig.subplots(len(rows), n_cols, squeeze=False)
     for r, row in enumerate(rows):
         panels = [("RGB VH P1-P3", rgb_composite(row.vh)), ("truth", class_image(row.truth))]
+        missing = set()
         for s in strategies:
             pred = row.predictions.get(s)
-            img = class_image(pred) if pred is not None else np.ones((*row.truth.shape, 3))
+            if pred is None:
+                missing.add(len(panels))
+                img = np.full((*row.truth.shape, 3), 0.85)
+            else:
+                img = class_image(pred)
             score = row.scores.get(s)
             panels.append((s if score is None else f"{s} IoU {score:.2f}", img))
         for c, (name, img) in enumerate(panels):
             ax = axes[r, c]
             ax.imshow(img, interpolation="nearest")
+            if c in missing:
+                ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(name, fontsize=8)

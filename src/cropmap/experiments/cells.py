@@ -61,8 +61,13 @@ class CellContext:
     map_patches: Mapping[str, str] = field(default_factory=dict)
 
 
-def _evaluate_unet(model: Any, ds: Any, classes: list[str]) -> tuple[dict, dict[str, np.ndarray]]:
-    """Metrics over the whole dataset and the predicted class of each patch (by id)."""
+def evaluate_unet(
+    model: Any, ds: Any, classes: list[str], n_periods: int | None = None
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Metrics over the whole dataset and the predicted class of each patch (by id).
+
+    ``n_periods``: use only the first periods (early season; the rest padded by TIP).
+    """
     import torch
 
     from cropmap.evaluate.evaluate import predict_dataset
@@ -70,7 +75,7 @@ def _evaluate_unet(model: Any, ds: Any, classes: list[str]) -> tuple[dict, dict[
 
     metrics = SegmentationMetrics(classes, target_index=1)
     preds: dict[str, np.ndarray] = {}
-    for p in predict_dataset(model, ds, batch_size=8):
+    for p in predict_dataset(model, ds, batch_size=8, n_periods=n_periods):
         cls = (p.prob > 0.5).astype(np.uint8)
         metrics.update(torch.from_numpy(cls), torch.from_numpy(p.label))
         preds[str(p.patch_id)] = cls
@@ -90,8 +95,10 @@ def _run_unet(key: CellKey, ctx: CellContext, out_dir: Path) -> dict[str, Any]:
 
     cfg = ctx.cfg
     train = {"progress": "none", **cfg.train}
-    if get_strategy(key.strategy).pretrained and cfg.finetune_lr is not None:
-        train["lr"] = cfg.finetune_lr
+    if get_strategy(key.strategy).pretrained:  # train.lr is RI's (from scratch)
+        train.pop("lr", None)
+        if cfg.finetune_lr is not None:
+            train["lr"] = cfg.finetune_lr
     res = finetune(
         ctx.pretrained,
         ctx.regions[key.finetune].patches,
@@ -101,17 +108,16 @@ def _run_unet(key: CellKey, ctx: CellContext, out_dir: Path) -> dict[str, Any]:
         train=train,
         n_patches=_n_patches(cfg, key),
         seed=key.seed,
-        expansion=cfg.band_expansion.method,
-        sources=cfg.band_expansion.sources,
+        expansion=cfg.band_expansion,
         arch=cfg.pretrain.model,
     )
     tests: dict[str, Any] = {}
     preds: dict[str, np.ndarray] = {}
-    for test in _tests_of(cfg, key):
+    for test in tests_of(cfg, key):
         ds = PatchDataset(
             ctx.regions[test].patches, "test", bands=list(key.features), norm=res.meta.norm
         )
-        metrics, p = _evaluate_unet(res.model, ds, list(res.meta.classes))
+        metrics, p = evaluate_unet(res.model, ds, list(res.meta.classes))
         tests[test] = metrics
         if test in ctx.map_patches and ctx.map_patches[test] in p:
             preds[test] = p[ctx.map_patches[test]]
@@ -158,7 +164,7 @@ def _run_rf(key: CellKey, ctx: CellContext) -> dict[str, Any]:
     n_nodes = int(sum(t.tree_.node_count for t in rf.forest_.estimators_))
     log.info("strategy RF: %s tree nodes fitted on %d pixels", f"{n_nodes:,}", rf.n_samples_fit_)
     tests, preds = {}, {}
-    for test in _tests_of(cfg, key):
+    for test in tests_of(cfg, key):
         tstore = PatchStore(ctx.regions[test].patches)
         metrics = SegmentationMetrics(list(tstore.manifest.classes), target_index=1)
         for pid in tstore.ids("test"):
@@ -179,7 +185,7 @@ def _run_rf(key: CellKey, ctx: CellContext) -> dict[str, Any]:
     }
 
 
-def _tests_of(cfg: ExperimentConfig, key: CellKey) -> list[str]:
+def tests_of(cfg: ExperimentConfig, key: CellKey) -> list[str]:
     """Test regions of a cell: the transfers' (main matrix) or the label study's."""
     le = cfg.label_efficiency
     if key.patches != "all" and le is not None:

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cropmap.errors import ConfigError
+from cropmap.transfer.band_expansion import ExpansionConfig
 
 #: Simulator regions: calendar preset and target crop (docs/architecture.md).
 REGION_DEFAULTS: dict[str, tuple[str, str]] = {
@@ -92,12 +93,9 @@ class TransferSpec(_Strict):
     test: list[str]
 
 
-class BandExpansionSpec(_Strict):
-    """How new input bands are initialised (see cropmap.transfer.band_expansion)."""
-
-    method: str = "zero"
-    sources: dict[str, str] = Field(default_factory=dict)
-    scale: float = 1.0
+#: How new input bands are initialised: the transfer layer's own config, so the
+#: defaults have one source (see cropmap.transfer.band_expansion).
+BandExpansionSpec = ExpansionConfig
 
 
 class LabelEfficiencySpec(_Strict):
@@ -132,13 +130,18 @@ class ExperimentConfig(_Strict):
         train: ``TrainConfig`` fields for training in the fine-tuning region (every
             strategy; ``RI`` trains from scratch with them).
         finetune_lr: learning rate of the strategies that start from pretrained weights
-            (FT, FT_E, ...); ``None`` = ``train.lr``. Fine-tuning usually wants a smaller
-            step than training from scratch, or the first updates wipe out what was
-            pretrained.
+            (FT, FT_E, ...); ``None`` = :class:`cropmap.transfer.FinetuneConfig`'s default
+            (``train.lr`` is for RI, which trains from scratch). Fine-tuning wants a
+            smaller step than training from scratch, or the first updates wipe out what
+            was pretrained.
         rf: ``RandomForestBaseline`` parameters.
         band_expansion: how VH-pretrained first layers take extra bands.
         label_efficiency: optional study of IoU against the number of training patches.
         map_features: feature set shown in the maps figure (default: the first one).
+        evaluate_source: test the source model on its own region's test split (the
+            ``SRC`` row: strategy SRC, fine-tune and test = the pretraining region).
+        early_season: also test the source model on the first 1..T periods only (the
+            rest filled by time-inversed padding): IoU against the number of periods.
     """
 
     name: str = "experiment"
@@ -155,6 +158,8 @@ class ExperimentConfig(_Strict):
     band_expansion: BandExpansionSpec = Field(default_factory=BandExpansionSpec)
     label_efficiency: LabelEfficiencySpec | None = None
     map_features: list[str] | None = None
+    evaluate_source: bool = True
+    early_season: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentConfig:
@@ -213,20 +218,43 @@ class ExperimentConfig(_Strict):
         return REGION_DEFAULTS[key][1]
 
 
-def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate an experiment YAML file.
+def preset_names() -> list[str]:
+    """Names of the built-in experiment presets (``demo``, ``poster``)."""
+    presets = Path(__file__).with_name("presets").glob("*.yaml")
+    return sorted(p.stem for p in presets if p.stem != "template")
+
+
+def preset_path(name: str) -> Path:
+    """Path of the built-in preset ``name``.
 
     Raises:
-        ConfigError: the file is missing, not YAML, or fails validation (the message
-            names the field).
+        ConfigError: no such preset (the message lists them).
+    """
+    path = Path(__file__).with_name("presets") / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"no experiment preset {name!r}; presets: {', '.join(preset_names())}")
+    return path
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate an experiment YAML file, or a built-in preset by name.
+
+    ``load_config("poster")`` reads the preset when no file ``poster`` exists.
+
+    Raises:
+        ConfigError: the file is missing (and no preset has that name), not YAML, or
+            fails validation (the message names the field).
     """
     path = Path(path)
+    if not path.exists() and str(path) in preset_names():
+        path = preset_path(str(path))
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(
             f"experiment config {path} not found; "
-            f"`cropmap experiment --template > {path.name}` writes one to start from"
+            f"`cropmap experiment --template > {path.name}` writes one to start from, or "
+            f"name a built-in preset: {', '.join(preset_names())}"
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"experiment config {path} is not valid YAML: {exc}") from exc
@@ -249,7 +277,7 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
 
 def demo_config_path() -> Path:
     """Path of the built-in demo configuration."""
-    return Path(__file__).with_name("presets") / "demo.yaml"
+    return preset_path("demo")
 
 
 def template_config_path() -> Path:

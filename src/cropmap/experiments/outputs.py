@@ -22,6 +22,7 @@ from cropmap.evaluate.tables import (
 from cropmap.experiments.cells import CellKey
 from cropmap.experiments.config import ExperimentConfig
 from cropmap.experiments.regions import RegionData
+from cropmap.experiments.source import early_season_table
 from cropmap.io.atomic import atomic_write_text
 
 #: The strategies of the poster's maps figure, in its order.
@@ -81,19 +82,31 @@ def _map_rows(
 
 
 def _label_efficiency_plot(rows: Sequence[Mapping[str, Any]], path: Path) -> Path | None:
-    from matplotlib.figure import Figure
+    """Write the label-efficiency figure (None when there are no rows)."""
+    return save_figure(label_efficiency_figure(rows), path) if rows else None
 
-    if not rows:
-        return None
+
+def label_efficiency_figure(rows: Sequence[Mapping[str, Any]]) -> Any:
+    """IoU against the number of fine-tuning patches, one panel per test region.
+
+    The x axis is logarithmic with one tick per budget, labelled with the patch count
+    (the whole split as ``all (n)``).
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+
     tests = list(dict.fromkeys(r["test"] for r in rows))
     fig = Figure(figsize=(4.2 * len(tests), 3.4), dpi=80)
     axes = fig.subplots(1, len(tests), squeeze=False)[0]
     for ax, test in zip(axes, tests, strict=True):
+        ticks: dict[int, str] = {}
         for s in dict.fromkeys(r["strategy"] for r in rows):
             pts: dict[int, list[float]] = {}
             for r in rows:
                 if r["test"] == test and r["strategy"] == s:
-                    pts.setdefault(int(r["n_train_patches"]), []).append(float(r["iou"]))
+                    n = int(r["n_train_patches"])
+                    pts.setdefault(n, []).append(float(r["iou"]))
+                    ticks[n] = f"all\n({n})" if str(r["patches"]) == "all" else str(n)
             xs = sorted(pts)
             ax.errorbar(
                 xs,
@@ -104,6 +117,10 @@ def _label_efficiency_plot(rows: Sequence[Mapping[str, Any]], path: Path) -> Pat
                 label=s,
             )
         ax.set_xscale("log")
+        # one tick per budget, in plain numbers ("all" names the whole split), no 2x10^0
+        ax.xaxis.set_major_locator(FixedLocator(sorted(ticks)))
+        ax.xaxis.set_major_formatter(FixedFormatter([ticks[t] for t in sorted(ticks)]))
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel("fine-tuning patches")
         ax.set_ylabel("IoU (target)")
         ax.set_ylim(0, 1)
@@ -111,7 +128,7 @@ def _label_efficiency_plot(rows: Sequence[Mapping[str, Any]], path: Path) -> Pat
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    return save_figure(fig, path)
+    return fig
 
 
 def _learning_curves(cfg: ExperimentConfig, out: Path, keys: Sequence[CellKey]) -> Path | None:
@@ -158,6 +175,21 @@ def _timing_table(rows: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _source_md(source: Mapping[str, Any]) -> str:
+    """The SRC row (IoU on its own region's test split) and the early-season table."""
+    test, m = next(iter(source["tests"].items()))
+    text = (
+        f"Source model ({source['features']}, pretrained in {source['finetune']}), "
+        f"test in {test}: IoU {m['iou']:.2f} (F1 {m['f1']:.2f}, kappa {m['kappa']:.2f}, "
+        f"OA {m['oa']:.2f}); {source['n_train_patches']} training patches.\n"
+    )
+    early = early_season_table(dict(source))
+    if early:
+        text += "\nEarly season: IoU with only the first periods given (TIP fills the rest)\n\n"
+        text += early
+    return text
+
+
 def write_outputs(
     cfg: ExperimentConfig,
     out: Path,
@@ -165,8 +197,12 @@ def write_outputs(
     keys: Sequence[CellKey],
     regions: Mapping[str, RegionData],
     map_patches: Mapping[str, str],
+    source: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write results.csv/.md, label efficiency, maps, learning curves and report.html."""
+    """Write results.csv/.md, label efficiency, maps, learning curves and report.html.
+
+    ``source``: the source model's record (the SRC row, early-season IoU), if tested.
+    """
     main = [r for r in rows if r["patches"] == "all"]
     atomic_write_text(out / "results.csv", rows_to_csv(rows, CSV_COLUMNS))
     metrics_md = {
@@ -179,7 +215,14 @@ def write_outputs(
     for m in ("f1", "kappa", "oa"):
         md += [f"\n## {m}\n", metrics_md[m]]
     md += ["\n## trainable parameters and training time\n", timing_md]
+    src_md = _source_md(source) if source else ""
+    if src_md:
+        md += ["\n## source model\n", src_md]
     atomic_write_text(out / "results.md", "\n".join(md))
+    if source and source.get("early_season"):
+        lines = ["n_periods,period,iou"]
+        lines += [f"{r['n_periods']},{r['period']},{r['iou']:.4f}" for r in source["early_season"]]
+        atomic_write_text(out / "early_season.csv", "\n".join(lines) + "\n")
 
     le_md, le_png = None, None
     le = cfg.label_efficiency
@@ -236,6 +279,8 @@ def write_outputs(
             images=map_pngs,
         ),
     ]
+    if src_md:
+        sections.append(Section("Source model (SRC) and early season", tables=[src_md]))
     if le_md:
         sections.append(
             Section("How many labels do I need?", tables=[le_md], images=[p for p in [le_png] if p])

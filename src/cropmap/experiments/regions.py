@@ -15,8 +15,10 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cropmap.errors import ConfigError
+from cropmap.experiments.cache import simulator_hash
 from cropmap.experiments.config import ExperimentConfig
 from cropmap.io.atomic import atomic_write_text
 
@@ -44,14 +46,18 @@ class RegionData:
     target: str
 
 
-def _fingerprint(cfg: ExperimentConfig, name: str) -> dict:
+def region_fingerprint(cfg: ExperimentConfig, name: str) -> dict[str, Any]:
+    """What a region's prepared data depend on (its ``region.json``; cache keys use it)."""
     spec = cfg.region(name)
-    return {
+    fp: dict[str, Any] = {
         "spec": spec.model_dump(mode="json"),
         "patch_size": cfg.patch_size,
         "calendar": cfg.calendar_of(name),
         "target": cfg.target_of(name),
     }
+    if spec.s1_dir is None:
+        fp["simulator"] = simulator_hash(spec.simulate or name)
+    return fp
 
 
 def prepare_region(cfg: ExperimentConfig, name: str, data_dir: str | Path) -> RegionData:
@@ -81,7 +87,7 @@ def prepare_region(cfg: ExperimentConfig, name: str, data_dir: str | Path) -> Re
         target=target,
     )
     marker = root / "region.json"
-    fingerprint = _fingerprint(cfg, name)
+    fingerprint = region_fingerprint(cfg, name)
     if marker.is_file() and json.loads(marker.read_text()) == fingerprint:
         log.info("region %s: reusing %s", name, root)
         return out

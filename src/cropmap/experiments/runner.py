@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,10 +26,13 @@ from typing import Any
 import numpy as np
 import yaml
 
+from cropmap.experiments.cache import code_fields, digest
 from cropmap.experiments.cells import CellContext, CellKey, run_cell
 from cropmap.experiments.config import ExperimentConfig
-from cropmap.experiments.regions import RegionData, prepare_region
+from cropmap.experiments.regions import RegionData, prepare_region, region_fingerprint
+from cropmap.experiments.source import source_record
 from cropmap.io.atomic import atomic_path, atomic_write_text
+from cropmap.transfer import get_strategy
 from cropmap.transfer.finetune import PretrainedModel
 
 log = logging.getLogger(__name__)
@@ -75,47 +79,115 @@ def _used_regions(cfg: ExperimentConfig) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def pretrain(cfg: ExperimentConfig, region: RegionData, out_dir: Path) -> PretrainedModel:
-    """Train the source model into ``out_dir`` unless ``model.json`` is already there."""
+def pretrain_key(cfg: ExperimentConfig) -> str:
+    """Hash of what the source model depends on (spec, data, code)."""
+    p = cfg.pretrain
+    return digest(
+        {
+            "train": p.train,
+            "model": p.model,
+            "features": p.features,
+            "data": region_fingerprint(cfg, p.region),
+            **code_fields(),
+        }
+    )
 
-    from cropmap.models import ModelMeta, RecurrentUNet, UNetConfig
+
+def pretrain(cfg: ExperimentConfig, region: RegionData, out_dir: Path) -> PretrainedModel:
+    """Train the source model into ``out_dir``, or reuse it when its cache key matches.
+
+    ``out_dir/cache_key.json`` is written before training starts; an interrupted
+    pretraining with the same key resumes from its last Lightning checkpoint, and a
+    different key (a changed config, simulator or code version) trains afresh.
+    """
     from cropmap.models.registry import META_FILE
 
-    src = Path(cfg.pretrain.model_dir) if cfg.pretrain.model_dir else out_dir
-    if not (src / META_FILE).is_file():
-        import torch
+    if cfg.pretrain.model_dir:
+        return PretrainedModel.load(cfg.pretrain.model_dir)
+    key = {"key": pretrain_key(cfg)}
+    key_file = out_dir / "cache_key.json"
+    same = key_file.is_file() and json.loads(key_file.read_text()) == key
+    if same and (out_dir / META_FILE).is_file():
+        return PretrainedModel.load(out_dir)
+    resume = same and (out_dir / "checkpoints" / "last.ckpt").is_file()
+    if not same and out_dir.exists():
+        log.info("pretrained model in %s is stale (config, data or code changed)", out_dir)
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(key_file, json.dumps(key) + "\n")
+    seconds = _train_source(cfg, region, out_dir, resume)
+    atomic_write_text(out_dir / "train_seconds.json", json.dumps({"seconds": seconds}) + "\n")
+    shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)  # optimizer state: large
+    return PretrainedModel.load(out_dir)
 
-        from cropmap.data import PatchDataset, PatchStore
-        from cropmap.train import TrainConfig, train_model
 
-        store = PatchStore(region.patches)
-        bands = list(cfg.pretrain.features)
-        arch = {**cfg.pretrain.model, "in_channels": len(bands)}
-        tcfg = TrainConfig(**{"progress": "none", **cfg.pretrain.train})
-        torch.manual_seed(tcfg.seed)
-        m = store.manifest
-        meta = ModelMeta(
-            bands=bands,
-            periods=list(m.periods),
-            calendar=m.calendar,
-            norm=m.norm,
-            classes=list(m.classes),
-            target=m.target,
-            region=region.name,
-        )
-        train_model(
-            RecurrentUNet(UNetConfig(**arch)),
-            PatchDataset(store, "train", bands=bands),
-            PatchDataset(store, "val", bands=bands),
-            tcfg,
-            src,
-            meta,
-        )
-        for junk in ("checkpoints",):  # Lightning checkpoints hold optimizer state: large
-            import shutil
+def _train_source(cfg: ExperimentConfig, region: RegionData, out_dir: Path, resume: bool) -> float:
+    """Train the source model; return the wall seconds of this (possibly resumed) session."""
+    import torch
 
-            shutil.rmtree(src / junk, ignore_errors=True)
-    return PretrainedModel.load(src)
+    from cropmap.data import PatchDataset, PatchStore
+    from cropmap.models import ModelMeta, RecurrentUNet, UNetConfig
+    from cropmap.train import TrainConfig, train_model
+
+    store = PatchStore(region.patches)
+    bands = list(cfg.pretrain.features)
+    arch = {**cfg.pretrain.model, "in_channels": len(bands)}
+    tcfg = TrainConfig(**{"progress": "none", **cfg.pretrain.train, "resume": resume})
+    torch.manual_seed(tcfg.seed)
+    m = store.manifest
+    meta = ModelMeta(
+        bands=bands,
+        periods=list(m.periods),
+        calendar=m.calendar,
+        norm=m.norm,
+        classes=list(m.classes),
+        target=m.target,
+        region=region.name,
+    )
+    res = train_model(
+        RecurrentUNet(UNetConfig(**arch)),
+        PatchDataset(store, "train", bands=bands),
+        PatchDataset(store, "val", bands=bands),
+        tcfg,
+        out_dir,
+        meta,
+    )
+    return res.elapsed_s
+
+
+def cell_cache_key(cfg: ExperimentConfig, key: CellKey) -> str:
+    """Hash of what one cell's record depends on."""
+    from cropmap.experiments.cells import tests_of
+
+    strat = get_strategy(key.strategy)
+    doc: dict[str, Any] = {
+        "cell": key.slug,
+        "data": {r: region_fingerprint(cfg, r) for r in [key.finetune, *tests_of(cfg, key)]},
+        "max_train_patches": cfg.region(key.finetune).max_train_patches,
+        **code_fields(),
+    }
+    if strat.kind == "random_forest":
+        doc["rf"] = cfg.rf
+    else:
+        doc.update(train=cfg.train, arch=cfg.pretrain.model)
+        if strat.pretrained:
+            doc.update(
+                pretrained=pretrain_key(cfg) if not cfg.pretrain.model_dir else None,
+                model_dir=str(cfg.pretrain.model_dir or ""),
+                finetune_lr=cfg.finetune_lr,
+                band_expansion=cfg.band_expansion.model_dump(mode="json"),
+            )
+    return digest(doc)
+
+
+def _cell_done(cells_dir: Path, key: CellKey, cache_key: str) -> bool:
+    path = cells_dir / f"{key.slug}.json"
+    if not path.is_file():
+        return False
+    try:
+        return json.loads(path.read_text()).get("cache_key") == cache_key
+    except json.JSONDecodeError:
+        return False
 
 
 def _pick_map_patch(region: RegionData) -> str | None:
@@ -195,8 +267,9 @@ def run_experiment(
     keys = plan_cells(cfg)
     cells_dir = out / "cells"
     cells_dir.mkdir(exist_ok=True)
-    todo = [k for k in keys if not (cells_dir / f"{k.slug}.json").is_file()]
-    needs_pre = any(k.strategy not in ("RF", "RI") for k in todo)
+    cache_keys = {k: cell_cache_key(cfg, k) for k in keys}
+    todo = [k for k in keys if not _cell_done(cells_dir, k, cache_keys[k])]
+    needs_pre = cfg.evaluate_source or any(get_strategy(k.strategy).pretrained for k in todo)
 
     t0, c0 = time.perf_counter(), time.process_time()
     pre = None
@@ -226,17 +299,26 @@ def run_experiment(
         rec = run_cell(key, ctx)
         rec["cell_seconds"] = time.perf_counter() - w1
         rec["cell_cpu_seconds"] = time.process_time() - c1
+        rec["cache_key"] = cache_keys[key]
         _save_cell(cells_dir, key, rec)
     note("cells", len(todo), len(todo), "all cells done")
     timings["cells"], cpu["cells"] = time.perf_counter() - t0, time.process_time() - c0
 
     rows: list[dict[str, Any]] = []
+    source = None
+    if cfg.evaluate_source and pre is not None:
+        note("source", 0, 1, f"testing the source model on {cfg.pretrain.region}")
+        model_dir = Path(cfg.pretrain.model_dir or out / "pretrained")
+        pre_key = str(cfg.pretrain.model_dir) if cfg.pretrain.model_dir else pretrain_key(cfg)
+        source = source_record(cfg, regions[cfg.pretrain.region], model_dir, cells_dir, pre_key)
+        rows += _rows_of(source)
+        note("source", 1, 1, "source model tested")
     for key in keys:
         rows += _rows_of(json.loads((cells_dir / f"{key.slug}.json").read_text()))
     stage_times = {"wall_seconds": timings, "cpu_seconds": cpu}
     atomic_write_text(out / "timings.json", json.dumps(stage_times, indent=2) + "\n")
     t0, c0 = time.perf_counter(), time.process_time()
-    write_outputs(cfg, out, rows, keys, regions, maps)
+    write_outputs(cfg, out, rows, keys, regions, maps, source=source)
     timings["outputs"], cpu["outputs"] = time.perf_counter() - t0, time.process_time() - c0
     atomic_write_text(out / "timings.json", json.dumps(stage_times, indent=2) + "\n")
     return ExperimentResult(out, rows, timings, len(todo), len(keys) - len(todo))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from cropmap._lazy import lazy_getattr
 
 _EXPORTS = {
-    "TrainConfig": "cropmap.train.trainer",
+    "TrainConfig": "cropmap.train.config",
     "TrainResult": "cropmap.train.trainer",
     "train_model": "cropmap.train.trainer",
     "AugmentConfig": "cropmap.train.augment",

@@ -8,9 +8,11 @@ early stopping and the best checkpoint.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
@@ -93,6 +95,44 @@ def param_groups(
     return [{"params": ps, "lr": lr * f} for f, ps in groups.items() if f > 0]
 
 
+def recalibrate_batchnorm(
+    model: nn.Module, batches: Iterable[Any], device: torch.device | str = "cpu"
+) -> int:
+    """Re-estimate the running statistics of every trainable batch norm of ``model``.
+
+    Each such layer's statistics are reset and recomputed as the plain average over
+    ``batches`` (``(x, y)`` pairs, ``x`` ``(B, T, C, H, W)``), with dropout off and no
+    gradient. Batch norms whose parameters are all frozen keep their statistics (a
+    frozen group computes what it computed when pretrained). Module modes are restored.
+
+    Returns:
+        The number of batch-norm layers re-estimated.
+    """
+    bns = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        and any(p.requires_grad for p in m.parameters(recurse=False))
+    ]
+    if not bns:
+        return 0
+    modes = {m: m.training for m in model.modules()}
+    momenta = {m: m.momentum for m in bns}
+    model.eval()
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches
+        m.train()
+    with torch.no_grad():
+        for x, _ in batches:
+            model(x.to(device))
+    for m, momentum in momenta.items():
+        m.momentum = momentum
+    for m, mode in modes.items():
+        m.training = mode
+    return len(bns)
+
+
 class SegmentationModule(L.LightningModule):
     """Wraps a :class:`RecurrentUNet` with the loss, CBT schedule, metrics and optimizer.
 
@@ -118,6 +158,8 @@ class SegmentationModule(L.LightningModule):
             ignore_index=cfg.ignore_index,
         )
         self._t_start: float | None = None
+        #: full-season training batches for ``cfg.recalibrate_bn`` (set by train_model)
+        self.recalibration_loader: Iterable[Any] | None = None
         self.val_metrics = TargetIoU(
             max(len(classes), 2), target_index=target_index, ignore_index=cfg.ignore_index
         )
@@ -151,6 +193,14 @@ class SegmentationModule(L.LightningModule):
             "train_loss", loss, on_step=False, on_epoch=True, batch_size=x.shape[0], sync_dist=True
         )
         return loss
+
+    def on_validation_epoch_start(self) -> None:
+        n = int(getattr(self.cfg, "recalibrate_bn", 0) or 0)
+        if not n or self.recalibration_loader is None:
+            return
+        batches = itertools.islice(iter(self.recalibration_loader), n)
+        with self.trainer.precision_plugin.forward_context():
+            recalibrate_batchnorm(self.model, batches, self.device)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch

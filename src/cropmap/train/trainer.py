@@ -14,71 +14,23 @@ import logging
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
 
 from cropmap.io.atomic import atomic_write_text
 from cropmap.models.registry import ModelMeta, save_model
 from cropmap.train.augment import Augment, AugmentConfig
+from cropmap.train.config import TrainConfig
 from cropmap.train.history import plot_learning_curves, read_history
+from cropmap.train.runtime import (
+    quiet_lightning,
+    resolve_precision,
+    stop_reason,
+    use_channels_last,
+)
 
 log = logging.getLogger(__name__)
-
-
-class TrainConfig(BaseModel):
-    """Hyperparameters and run settings of :func:`train_model` (CPU-friendly defaults)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_epochs: int = Field(40, ge=1)
-    batch_size: int = Field(2, ge=1)
-    lr: float = Field(2e-3, gt=0)
-    lr_scale: dict[str, float] = Field(
-        default_factory=dict,
-        description="parameter-name prefix -> lr factor, e.g. {'encoder.': 0.1} (LP_FT)",
-    )
-    weight_decay: float = Field(0.0, ge=0)
-    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-    scheduler: Literal["none", "cosine"] = Field(
-        "cosine", description="cosine: decay lr over max_epochs or max_time_s, whichever ends first"
-    )
-    loss: Literal["bce", "dice", "bce+dice"] = "bce+dice"
-    pos_weight: float | None = Field(None, gt=0, description="BCE weight of the target class")
-    class_weights: list[float] | None = None
-    ignore_index: int = 255
-    cbt: bool = Field(True, description="chronological batch training (steps 1..T cycle)")
-    cbt_min_steps: int = Field(1, ge=1)
-    time_padding: Literal["tip", "zeros"] = "tip"
-    augment: AugmentConfig | None = Field(default_factory=AugmentConfig)
-    crop_size: int | None = Field(
-        None,
-        ge=16,
-        multiple_of=16,
-        description="train on random square crops of this side (multiple of 16)",
-    )
-    patience: int = Field(8, ge=1, description="epochs without val IoU gain before stopping")
-    min_delta: float = 0.0
-    seed: int = 0
-    deterministic: bool = True
-    accelerator: str = "auto"
-    devices: int | str = 1
-    strategy: str = "auto"
-    precision: str | None = Field(None, description="None: bf16/16-mixed on CUDA, 32 on CPU")
-    num_workers: int = Field(0, ge=0)
-    max_time_s: float | None = Field(None, gt=0, description="wall-clock budget of fit()")
-    limit_train_batches: int | float | None = None
-    progress: Literal["rich", "tqdm", "none"] = "rich"
-    resume: bool = Field(False, description="continue from out_dir/checkpoints/last.ckpt")
-    freeze_frozen_bn: bool = Field(True, description="keep BN stats of frozen layers fixed")
-    freeze_bn_stats: bool = Field(
-        False,
-        description="keep every batch norm's running statistics fixed (fine-tuning a "
-        "pretrained model on a few batches: re-estimated statistics of a new region "
-        "undo what the pretrained layers expect)",
-    )
-    log_every_n_steps: int = Field(10, ge=1)
 
 
 @dataclasses.dataclass
@@ -94,6 +46,7 @@ class TrainResult:
     elapsed_s: float
     history: list[dict[str, Any]]
     best_checkpoint: Path | None
+    stop_reason: str = ""
 
 
 class _Augmented(torch.utils.data.Dataset):
@@ -127,16 +80,6 @@ class _Augmented(torch.utils.data.Dataset):
                 y[r : r + self.crop, c : c + self.crop],
             )
         return aug(x, y)
-
-
-def resolve_precision(cfg: TrainConfig) -> str:
-    """``cfg.precision``, or bf16/16-mixed when training on CUDA, else 32-true."""
-    if cfg.precision:
-        return cfg.precision
-    on_cuda = torch.cuda.is_available() and cfg.accelerator in ("auto", "gpu", "cuda")
-    if not on_cuda:
-        return "32-true"
-    return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
 
 
 def _progress_callbacks(kind: str) -> list[Any]:
@@ -219,7 +162,15 @@ def train_model(
     # eval() must not leave dropout and batch norm in inference mode while training
     # (Lightning keeps the modes it finds). Frozen batch norms are put back per epoch.
     model.train()
+    precision = resolve_precision(cfg)
+    channels_last = use_channels_last(cfg, precision)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     module = SegmentationModule(model, cfg, meta.classes, meta.target_index)
+    if cfg.recalibrate_bn:  # full-season, unaugmented, unshuffled: consumes no random numbers
+        module.recalibration_loader = torch.utils.data.DataLoader(
+            train_ds, shuffle=False, generator=torch.Generator().manual_seed(cfg.seed), **loader_kw
+        )
     best_cb = ModelCheckpoint(
         dirpath=ckpt_dir,
         filename="best",
@@ -231,34 +182,13 @@ def train_model(
     stop_cb = EarlyStopping(
         monitor="val_iou", mode="max", patience=cfg.patience, min_delta=cfg.min_delta
     )
-    on_cuda = resolve_precision(cfg) != "32-true" or cfg.accelerator in ("gpu", "cuda")
+    on_cuda = cfg.accelerator in ("gpu", "cuda") or (
+        cfg.accelerator == "auto" and torch.cuda.is_available()
+    )
     csv_logger = CSVLogger(
         str(out_dir), name="logs", flush_logs_every_n_steps=cfg.log_every_n_steps
     )
     run_log_dir = Path(csv_logger.log_dir)  # fixes the version before any DDP spawn
-    trainer = L.Trainer(
-        max_epochs=cfg.max_epochs,
-        max_time=timedelta(seconds=cfg.max_time_s) if cfg.max_time_s else None,
-        accelerator=cfg.accelerator,
-        devices=cfg.devices,
-        strategy=cfg.strategy,
-        precision=resolve_precision(cfg),  # type: ignore[arg-type]  # Lightning's Literal
-        deterministic="warn" if on_cuda and cfg.deterministic else cfg.deterministic,
-        callbacks=[
-            best_cb,
-            stop_cb,
-            EpochLog(),
-            RandomState(),
-            *_progress_callbacks(cfg.progress),
-        ],
-        logger=csv_logger,
-        enable_progress_bar=cfg.progress != "none",
-        enable_model_summary=cfg.progress != "none",
-        num_sanity_val_steps=0,
-        log_every_n_steps=cfg.log_every_n_steps,
-        limit_train_batches=cfg.limit_train_batches,
-        default_root_dir=str(out_dir),
-    )
     last = ckpt_dir / "last.ckpt"
     ckpt_path = None
     if cfg.resume:
@@ -270,18 +200,58 @@ def train_model(
     if ckpt_path is None:  # a fresh run must never pick up an earlier run's checkpoints
         for stale in (ckpt_dir / "best.ckpt", last):
             stale.unlink(missing_ok=True)
+    log.info(
+        "training %s parameters on %d patches (%s, %s), validating on %d",
+        f"{sum(p.numel() for p in model.parameters() if p.requires_grad):,}",
+        len(train_ds),
+        precision,
+        "channels-last" if channels_last else "NCHW",
+        len(val_ds),
+    )
     t0 = time.perf_counter()
-    trainer.fit(module, train_dl, val_dl, ckpt_path=ckpt_path)
+    with quiet_lightning():  # Lightning talks from the Trainer's constructor on
+        trainer = L.Trainer(
+            max_epochs=cfg.max_epochs,
+            max_time=timedelta(seconds=cfg.max_time_s) if cfg.max_time_s else None,
+            accelerator=cfg.accelerator,
+            devices=cfg.devices,
+            strategy=cfg.strategy,
+            precision=precision,  # type: ignore[arg-type]
+            deterministic="warn" if on_cuda and cfg.deterministic else cfg.deterministic,
+            callbacks=[
+                best_cb,
+                stop_cb,
+                EpochLog(),
+                RandomState(),
+                *_progress_callbacks(cfg.progress),
+            ],
+            logger=csv_logger,
+            enable_progress_bar=cfg.progress != "none",
+            enable_model_summary=False,  # its "Total FLOPs: 0"; parameter counts are logged
+            num_sanity_val_steps=0,
+            log_every_n_steps=cfg.log_every_n_steps,
+            limit_train_batches=cfg.limit_train_batches,
+            default_root_dir=str(out_dir),
+        )
+        trainer.fit(module, train_dl, val_dl, ckpt_path=ckpt_path)
     elapsed = time.perf_counter() - t0
+    reason = stop_reason(trainer, stop_cb, cfg, elapsed)
 
     best = ckpt_dir / "best.ckpt"
-    model = module.model.cpu()
+    model = module.model.cpu().to(memory_format=torch.contiguous_format)
     if best.is_file():
         _load_lightning_weights(model, best)
     model.eval()
     history = read_history(out_dir / "logs" if ckpt_path else run_log_dir)
     ious = [(r["val_iou"], r["epoch"]) for r in history if "val_iou" in r]
     best_iou, best_epoch = max(ious) if ious else (None, None)
+    log.info(
+        "training stopped: %s; %d epochs in %.0f s, best validation IoU %s",
+        reason,
+        len(history),
+        elapsed,
+        "n/a" if best_iou is None else f"{best_iou:.4f} at epoch {best_epoch}",
+    )
     if history:
         plot_learning_curves(history, out_dir / "learning_curves.png")
     meta = meta.model_copy(update={"history": history, "train_config": cfg.model_dump(mode="json")})
@@ -298,4 +268,5 @@ def train_model(
         elapsed_s=elapsed,
         history=history,
         best_checkpoint=best if best.is_file() else None,
+        stop_reason=reason,
     )

@@ -3,11 +3,13 @@
 from cropmap.transfer.band_expansion import (
     DEFAULT_METHOD,
     METHODS,
+    ExpansionConfig,
     expand_first_conv,
     expand_state_dict,
 )
-from cropmap.transfer.finetune import FinetuneResult, PretrainedModel, finetune
+from cropmap.transfer.finetune import FinetuneConfig, FinetuneResult, PretrainedModel, finetune
 from cropmap.transfer.strategies import (
+    DEFAULT_STRATEGY,
     GROUPS,
     STRATEGIES,
     Phase,
@@ -21,6 +23,9 @@ from cropmap.transfer.strategies import (
 
 __all__ = [
     "DEFAULT_METHOD",
+    "DEFAULT_STRATEGY",
+    "ExpansionConfig",
+    "FinetuneConfig",
     "FinetuneResult",
     "PretrainedModel",
     "GROUPS",

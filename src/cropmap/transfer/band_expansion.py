@@ -17,6 +17,13 @@ kernel, and each new band gets a kernel from one of three methods:
 
 Bands dropped from the old list simply lose their kernels. Biases of the first conv are
 per output channel and need no change.
+
+A zero kernel stays nearly unused after a short fine-tune (its gradient is small next
+to the pretrained kernels'), so :class:`ExpansionConfig` offers two ways to let the new
+band in while keeping a start of choice: ``lr_factor`` multiplies the learning rate of
+the first layer (which holds the new kernels), and ``warmup_fraction`` adds a short first
+phase in which only the first layer trains (the rest of the network stays as
+pretrained), before the strategy's own phases.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, cast, overload
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from cropmap.errors import ModelFileError
 
@@ -36,6 +44,29 @@ log = logging.getLogger(__name__)
 
 #: Default method for bands the pretrained model has never seen (see module docstring).
 DEFAULT_METHOD = "zero"
+
+
+class ExpansionConfig(BaseModel):
+    """How new input bands enter a pretrained model (one source of these defaults for
+    the API, the CLI and experiment configs).
+
+    Attributes:
+        method: kernel of a new band: ``zero`` (function-preserving), ``copy`` or ``mean``.
+        sources: for ``copy``: new band -> pretrained band, e.g. ``{"VV": "VH"}``.
+        scale: factor of new kernels made by ``copy``/``mean`` (e.g. 0.5: a scaled copy).
+        lr_factor: learning-rate factor of the first layer (new and old kernels alike,
+            since Adam's step does not depend on the gradient's scale).
+        warmup_fraction: extra first phase, this share of the budget, training only the
+            first layer (0: none).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str = DEFAULT_METHOD
+    sources: dict[str, str] = Field(default_factory=dict)
+    scale: float = 1.0
+    lr_factor: float = Field(1.0, gt=0)
+    warmup_fraction: float = Field(0.0, ge=0, le=1)
 
 
 def _kernel_zero(weight: np.ndarray, old: list[str], band: str, source: str | None) -> np.ndarray:

@@ -22,12 +22,60 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from cropmap.errors import ConfigError
-from cropmap.transfer.band_expansion import DEFAULT_METHOD, expand_state_dict
-from cropmap.transfer.strategies import apply_phase, count_parameters, get_strategy, prepare_model
+from cropmap.train.config import TrainConfig
+from cropmap.transfer.band_expansion import DEFAULT_METHOD, ExpansionConfig, expand_state_dict
+from cropmap.transfer.strategies import (
+    DEFAULT_STRATEGY,
+    Phase,
+    apply_phase,
+    count_parameters,
+    get_strategy,
+    prepare_model,
+)
 
 log = logging.getLogger(__name__)
+
+
+class FinetuneConfig(TrainConfig):
+    """Training defaults of fine-tuning a pretrained model (``cropmap finetune``,
+    :func:`finetune` and the experiment runner's pretrained strategies read these).
+
+    They follow what the demo study measured (docs/transfer.md): lr 1e-3 wiped out the
+    pretrained solution in the first epoch, 1e-4 kept and improved it; with few batches
+    per epoch, chronological batches of 1-4 padded periods pulled batch norm's running
+    statistics away from full-season validation, so CBT is off and the pretrained
+    statistics stay fixed (``freeze_bn_stats``; ``recalibrate_bn`` re-estimates them
+    on full-season batches instead and lets CBT stay on).
+    """
+
+    max_epochs: int = Field(20, ge=1)
+    batch_size: int = Field(4, ge=1)
+    lr: float = Field(1e-4, gt=0)
+    patience: int = Field(5, ge=1, description="epochs without val IoU gain before stopping")
+    cbt: bool = Field(False, description="chronological batch training (steps 1..T cycle)")
+    freeze_bn_stats: bool = Field(
+        True, description="keep the pretrained batch-norm statistics fixed while fine-tuning"
+    )
+
+
+def train_config_for(train: Any, pretrained: bool) -> TrainConfig:
+    """The ``TrainConfig`` of a run: fields of ``train`` over the defaults of its kind.
+
+    Args:
+        train: ``TrainConfig``, a dict of its fields, or ``None``.
+        pretrained: the run starts from pretrained weights (:class:`FinetuneConfig`'s
+            defaults) or from random ones (:class:`TrainConfig`'s).
+    """
+    if isinstance(train, TrainConfig):
+        return train
+    kind = FinetuneConfig if pretrained else TrainConfig
+    fields = dict(train or {})
+    if pretrained and fields.get("recalibrate_bn") and "freeze_bn_stats" not in fields:
+        fields["freeze_bn_stats"] = False  # re-estimated before each validation instead
+    return kind(**fields)
 
 
 @dataclass
@@ -98,21 +146,17 @@ def merged_norm(
 
 def phase_config(
     train: Any, fraction: float, lr_factor: float, seed: int, pretrained: bool = False
-) -> Any:
+) -> TrainConfig:
     """``TrainConfig`` of one phase: budget (epochs, seconds) x fraction, lr x factor.
 
-    From pretrained weights, batch norm's running statistics stay fixed unless the
-    config sets ``freeze_bn_stats`` itself: re-estimating them on a few batches of the
-    new region shifts every layer's input away from what the pretrained weights expect
+    From pretrained weights the defaults are :class:`FinetuneConfig`'s, which keep batch
+    norm's running statistics fixed: re-estimating them on a few batches of the new
+    region shifts every layer's input away from what the pretrained weights expect
     (measured on the demo's Spain data: the Korean model's IoU fell from 0.78 to 0.05
     after 4 batches in training mode, with no gradient step at all).
     """
-    from cropmap.train import TrainConfig
-
-    base = train if isinstance(train, TrainConfig) else TrainConfig(**(train or {}))
+    base = train_config_for(train, pretrained)
     update: dict[str, Any] = {"lr": base.lr * lr_factor, "seed": seed}
-    if pretrained and "freeze_bn_stats" not in base.model_fields_set:
-        update["freeze_bn_stats"] = True
     if fraction < 1.0:
         update["max_epochs"] = max(1, math.ceil(base.max_epochs * fraction))
         if base.max_time_s:
@@ -125,12 +169,12 @@ def finetune(
     patches: str | Path,
     out_dir: str | Path,
     *,
-    strategy: str = "FT_E",
+    strategy: str = DEFAULT_STRATEGY,
     bands: Sequence[str] | None = None,
     train: Any = None,
     n_patches: int | Literal["all"] = "all",
     seed: int = 0,
-    expansion: str = DEFAULT_METHOD,
+    expansion: str | ExpansionConfig = DEFAULT_METHOD,
     sources: Mapping[str, str] | None = None,
     arch: Mapping[str, Any] | None = None,
     keep_checkpoints: bool = False,
@@ -144,10 +188,13 @@ def finetune(
         out_dir: model directory to write.
         strategy: a neural strategy name of :data:`cropmap.transfer.STRATEGIES`.
         bands: input bands (default: the pretrained model's).
-        train: ``TrainConfig`` or dict of its fields (budget of one full run).
+        train: ``TrainConfig`` or dict of its fields (budget of one full run); missing
+            fields take :class:`FinetuneConfig`'s defaults (``RI``: ``TrainConfig``'s).
         n_patches: use only this many training patches (label-efficiency studies).
         seed: seed of the patch subset, the initialisation and training.
-        expansion, sources: band expansion method and sources (new bands only).
+        expansion: band expansion method name, or an :class:`ExpansionConfig` (method,
+            sources, scale, first-layer lr factor, warm-up); used for new bands only.
+        sources: copy sources when ``expansion`` is a method name.
         arch: ``UNetConfig`` overrides (e.g. for ``RI`` without a pretrained model).
         keep_checkpoints: keep Lightning checkpoints of each phase (large).
 
@@ -164,6 +211,11 @@ def finetune(
     from cropmap.train import train_model
 
     s = get_strategy(strategy)
+    exp = (
+        expansion
+        if isinstance(expansion, ExpansionConfig)
+        else ExpansionConfig(method=expansion, sources=dict(sources or {}))
+    )
     if s.kind != "recurrent_unet":
         raise ConfigError(f"strategy {s.name} is not a network fine-tuning strategy")
     if isinstance(pretrained, (str, Path)):
@@ -189,10 +241,20 @@ def finetune(
             RecurrentUNet.FIRST_CONV,
             src.bands,
             bands,
-            method=expansion,
-            sources=sources,
+            method=exp.method,
+            sources=exp.sources,
+            scale=exp.scale,
         )
     n_trainable = prepare_model(s, model, state)
+    phases = list(s.phases)
+    new_bands = src is not None and any(b not in src.bands for b in bands)
+    base_train = train_config_for(train, s.pretrained)
+    if new_bands and exp.lr_factor != 1.0:
+        scale = {**base_train.lr_scale, "encoder.0.conv1.": exp.lr_factor}
+        base_train = base_train.model_copy(update={"lr_scale": scale})
+    if new_bands and exp.warmup_fraction > 0 and phases:
+        phases.insert(0, Phase(("first_conv",), 1.0, exp.warmup_fraction))
+        n_trainable = apply_phase(model, phases[0], label=f"{s.name} warm-up")
     meta = ModelMeta(
         bands=bands,
         periods=list(m.periods),
@@ -205,10 +267,10 @@ def finetune(
     out = Path(out_dir)
     history: list[dict[str, Any]] = []
     seconds = 0.0
-    for i, phase in enumerate(s.phases):
+    for i, phase in enumerate(phases):
         if i:
             n_trainable = max(n_trainable, apply_phase(model, phase, label=s.name))
-        tcfg = phase_config(train, phase.budget_fraction, phase.lr_factor, seed, s.pretrained)
+        tcfg = phase_config(base_train, phase.budget_fraction, phase.lr_factor, seed)
         res = train_model(model, train_ds, val_ds, tcfg, out / f"phase{i}", meta)
         model, seconds = res.model, seconds + res.elapsed_s
         history += [{**h, "phase": i} for h in res.history]
@@ -220,11 +282,11 @@ def finetune(
         update={
             "history": history,
             "train_config": {
-                **phase_config(train, 1.0, 1.0, seed, s.pretrained).model_dump(mode="json"),
+                **phase_config(base_train, 1.0, 1.0, seed).model_dump(mode="json"),
                 "transfer": {
                     "strategy": s.name,
                     "trainable_params": n_trainable,
-                    "expansion": expansion,
+                    "expansion": exp.model_dump(mode="json"),
                     "n_train_patches": len(train_ds),
                     "seed": seed,
                 },
