@@ -128,8 +128,8 @@ def recalibrate_batchnorm(
             model(x.to(device))
     for m, momentum in momenta.items():
         m.momentum = momentum
-    for m, mode in modes.items():
-        m.training = mode
+    for mod, mode in modes.items():
+        mod.training = mode
     return len(bns)
 
 

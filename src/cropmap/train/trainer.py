@@ -165,7 +165,7 @@ def train_model(
     precision = resolve_precision(cfg)
     channels_last = use_channels_last(cfg, precision)
     if channels_last:
-        model.to(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     module = SegmentationModule(model, cfg, meta.classes, meta.target_index)
     if cfg.recalibrate_bn:  # full-season, unaugmented, unshuffled: consumes no random numbers
         module.recalibration_loader = torch.utils.data.DataLoader(
@@ -238,7 +238,8 @@ def train_model(
     reason = stop_reason(trainer, stop_cb, cfg, elapsed)
 
     best = ckpt_dir / "best.ckpt"
-    model = module.model.cpu().to(memory_format=torch.contiguous_format)
+    model = module.model.cpu()
+    model.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]
     if best.is_file():
         _load_lightning_weights(model, best)
     model.eval()
