@@ -120,5 +120,5 @@ def test_poster_preset_by_name():
     assert cfg.evaluate_source and cfg.early_season
     assert cfg.pretrain.train["patience"] and cfg.train["patience"]  # early stopping
     assert len(plan_cells(cfg)) == 3 * 2 * 6 * 3
-    with pytest.raises(ConfigError, match="presets: demo, poster"):
+    with pytest.raises(ConfigError, match="built-in preset: demo, poster"):
         load_config("posterr")
