@@ -170,6 +170,11 @@ def test_invalid_option_value_is_one_line_exit_2_and_writes_nothing(
     [
         ("train", "cropmap.train.trainer:TrainConfig", "cropmap.cli.model:TRAIN_OPTIONS"),
         ("simulate", "cropmap.simulate.scene:SceneConfig", None),
+        (
+            "finetune",
+            "cropmap.transfer.finetune:FinetuneConfig",
+            "cropmap.cli.experiment:FINETUNE_OPTIONS",
+        ),
     ],
 )
 def test_options_check_what_their_config_checks(command, config, options) -> None:

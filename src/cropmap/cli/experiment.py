@@ -19,14 +19,13 @@ from cropmap.cli.common import (
 from cropmap.cli.options import (
     MINUTES,
     NON_NEGATIVE,
-    TRAIN,
     Accepts,
+    ConfigRef,
     api_default,
     api_option,
     checked,
     choice,
     config_option,
-    field_default,
     given,
 )
 
@@ -147,19 +146,15 @@ def _expansions() -> object:
     return choice(*band_expansion.METHODS)
 
 
-def finetune_default(field: str) -> object:
-    """The default of a TrainConfig field when fine-tuning: the API's fine-tuning config
-    (``cropmap.transfer.finetune.FinetuneConfig``) where it exists, else TrainConfig's.
-    """
-    from cropmap.transfer import finetune as api
-
-    config = getattr(api, "FinetuneConfig", None) or TRAIN.load()
-    return field_default(config, field)
+#: Fine-tuning's own training defaults (lr, epochs, batch, CBT off), the one source.
+FINETUNE_CONFIG = ConfigRef("cropmap.transfer.finetune", "FinetuneConfig")
+#: FinetuneConfig field -> the ``finetune`` option that sets it.
+FINETUNE_OPTIONS = {"max_epochs": "--epochs", "lr": "--lr", "batch_size": "--batch-size"}
 
 
 def _train_option(field: str, option: str, text: str) -> Any:
-    """A fine-tuning option for a TrainConfig field, its default the API's."""
-    return config_option(TRAIN, field, option, help=text, default=lambda: finetune_default(field))
+    """A fine-tuning option for a FinetuneConfig field (its default and checks)."""
+    return config_option(FINETUNE_CONFIG, field, option, help=text)
 
 
 def finetune(

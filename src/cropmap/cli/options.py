@@ -113,7 +113,7 @@ class ConfigRef:
         return model
 
 
-TRAIN = ConfigRef("cropmap.train.trainer", "TrainConfig")
+TRAIN = ConfigRef("cropmap.train.config", "TrainConfig")
 SCENE = ConfigRef("cropmap.simulate.scene", "SceneConfig")
 
 
