@@ -120,3 +120,53 @@ def make_composite() -> object:
 def make_model_dir() -> object:
     """Factory: ``make_model_dir(out, seed=0, n_classes=2)``."""
     return _make_model_dir
+
+
+def _train_tiny(out: Path, steps: int = 60, seed: int = 0) -> Path:
+    """A tiny Recurrent U-Net trained for ``steps`` Adam steps to map the field pattern.
+
+    The label is the ``field`` mask of :func:`_composite_array` (flooded early, rising
+    VH): a real signal, so the model's logits are those of a trained network (large,
+    confident, with a few hard pixels near edges), unlike the random ``model_dir``.
+    """
+    import torch
+
+    from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
+    from cropmap.models.registry import ModelMeta, save_model
+
+    torch.manual_seed(seed)
+    cfg = UNetConfig(in_channels=2, widths=(4, 8, 8, 8), bottleneck=8, dropout=0.0)
+    model = RecurrentUNet(cfg)
+    mean = np.array([-12.0, -19.0], np.float32)[:, None, None]
+    std = np.array([4.0, 4.5], np.float32)[:, None, None]
+    arr = _composite_array(256, 256, seed=seed + 1, hole=False)
+    yy, xx = np.mgrid[0:256, 0:256]
+    label = ((np.sin(yy / 17.0) + np.cos(xx / 23.0)) > 0.3).astype(np.float32)
+    x_all = torch.from_numpy(((arr - mean) / std).astype(np.float32))
+    y_all = torch.from_numpy(label)
+    rng = np.random.default_rng(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(steps):
+        r, c = rng.integers(0, 256 - 64, 2)
+        xb = x_all[None, :, :, r : r + 64, c : c + 64]
+        yb = y_all[None, None, r : r + 64, c : c + 64]
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    meta = ModelMeta(
+        bands=BANDS,
+        periods=PERIODS,
+        norm={"mean": {"VV": -12.0, "VH": -19.0}, "std": {"VV": 4.0, "VH": 4.5}},
+        classes=["other", "rice"],
+        target="rice",
+    )
+    save_model(out, model.eval(), meta)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model trained on the field pattern (see :func:`_train_tiny`)."""
+    return _train_tiny(tmp_path_factory.mktemp("trained"))

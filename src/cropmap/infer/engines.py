@@ -141,3 +141,10 @@ def get_engine(
                 model_dir, meta=meta, threads=threads, precision=precision, onnx_path=onnx_path
             )
         return _CACHE[key]
+
+
+def forget_engines(onnx_path: str) -> None:
+    """Drop this process's cached engines that run the ONNX file ``onnx_path``."""
+    with _LOCK:
+        for key in [k for k in _CACHE if k[-1] == onnx_path]:
+            del _CACHE[key]

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,3 +203,34 @@ class OnnxEngine:
         """Logits ``(B, K, H, W)`` of ``x`` ``(B, T, C, H, W)`` float32."""
         feed = {INPUT_NAME: np.ascontiguousarray(x, dtype=np.float32)}
         return np.asarray(self.session.run([OUTPUT_NAME], feed)[0])
+
+
+def ensure_export(model_dir: str | os.PathLike, meta: ModelMeta) -> Path:
+    """The model's fp32 ONNX export, made on first use and reused while the weights match.
+
+    Written to ``<model_dir>/model.onnx``; a read-only model directory gets it in a
+    per-user cache folder instead (named by the weights' SHA-256).
+    """
+    model_dir = Path(model_dir)
+    candidates = [
+        model_dir / ONNX_FILE,
+        Path(tempfile.gettempdir())
+        / f"cropmap-onnx-{os.getuid()}"
+        / f"{meta.weights_sha256[:16]}.onnx",
+    ]
+    for path in candidates:
+        if path.is_file():
+            try:
+                stored, precision = onnx_meta(path)
+            except ModelFileError:
+                continue
+            if precision == "fp32" and stored.weights_sha256 == meta.weights_sha256:
+                return path
+    for path in candidates:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            log.info("exporting %s to ONNX (once per model): %s", model_dir, path)
+            return export_onnx(model_dir, path, window=2 * meta.scale * 4)
+        except PermissionError:
+            continue
+    raise ModelFileError(f"cannot write an ONNX export of {model_dir} (no writable folder)")
