@@ -147,9 +147,7 @@ def conv_peaks(
     peaks = {}
     for prec in precisions:
         rates = [
-            _int8_conv(ch, px, threads, per)
-            if prec == "int8"
-            else _torch_conv(ch, px, prec, per)
+            _int8_conv(ch, px, threads, per) if prec == "int8" else _torch_conv(ch, px, prec, per)
             for ch, px in CONV_SHAPES
         ]
         peaks[prec] = max(rates)
@@ -170,9 +168,7 @@ def of_peak(gflops: float, precision: str, peaks: dict[str, float]) -> str:
         peaks: from :func:`conv_peaks`, measured in the same run.
     """
     peak = peaks[precision]
-    return (
-        f"{gflops:.1f} GFLOP/s = {gflops / peak:.0%} of the {precision} conv peak ({peak:.0f})"
-    )
+    return f"{gflops:.1f} GFLOP/s = {gflops / peak:.0%} of the {precision} conv peak ({peak:.0f})"
 
 
 def peaks_line(peaks: dict[str, float]) -> str:

@@ -1,26 +1,29 @@
-"""Benchmark tiled prediction: px/s, peak RSS and GFLOP/s per engine, RSS scaling, seams.
+"""Benchmark tiled prediction: px/s, peak RSS and fraction of peak per engine and precision.
 
-Run: ``.venv/bin/python benchmarks/predict.py [--size 1024] [--large 10980]
-[--model DIR] [--seam-model TRAINED_DIR --seam-input COMPOSITE.tif]``
+Run: ``.venv/bin/python benchmarks/predict.py [--size 1024] [--large 10980] [--skip-large]
+[--large-only] [--model DIR] [--seam-model TRAINED_DIR --seam-input COMPOSITE.tif]``
 
-1. Measures this machine's 3x3 convolution peak (``conv_peak_gflops``, 2 threads).
+1. Measures this machine's 3x3 conv peak per precision (``_machine.conv_peaks``: fp32
+   NCHW, bf16 autocast + channels-last, int8 QDQ in onnxruntime; 2 threads).
 2. Builds a default Recurrent U-Net (widths 16-32-64-128, VV+VH, 8 periods; random
    seeded weights, or ``--model``), exports it to ONNX, and counts the FLOPs of one
    256 x 256 window with ``torch.utils.flop_counter.FlopCounterMode``.
 3. Writes one synthetic 1024 x 1024 composite (8 periods x VV, VH, dB) and mosaics it
    into larger inputs with GDAL VRTs (no extra disk).
-4. For each engine (torch, onnx), predicts a ``--size`` square input in its own process
-   (so peak RSS is that engine's alone) and prints px/s, peak RSS and achieved GFLOP/s.
-5. RSS scaling: ONNX on 2048 x 2048, and the pipeline with a no-op engine on 2048 x 2048
-   and ``--large`` x ``--large`` (reading, normalizing, blending, COG writing: all but
-   the network), showing that peak RSS does not grow with the raster's size.
-6. Seam check: a tiled map (256 px windows, overlap 0 / 32 / 64) versus a one-pass map
-   of the same area (one window over it all), torch engine; pass a trained model and
-   its composite (``--seam-model``, ``--seam-input``): a random network is nearly flat.
-7. Extrapolates the time of a ``--large`` scene from the measured ONNX px/s.
+4. For each engine and precision (torch fp32/bf16, onnx fp32/int8; int8 also with 512 px
+   windows and on Dask), predicts a ``--size`` square input in its own process and prints
+   kpx/s, peak RSS and GFLOP/s as a fraction of the conv peak of that precision.
+5. RSS scaling: onnx int8 on 2048 x 2048, and the pipeline with a no-op engine on
+   2048 x 2048 and ``--large`` x ``--large``.
+6. Seam check: tiled maps (256 px windows, overlap 0 / 32 / 64; 512 px windows, overlap
+   64 / 128) versus a one-pass map of the same 768 px crop (torch fp32); pass a trained
+   model and its composite (``--seam-model``, ``--seam-input``).
+7. Runs ``cropmap predict`` with its defaults end to end on a ``--large`` square mosaic
+   and prints wall time, peak RSS, kpx/s, km2/s and the fraction of the int8 peak
+   (``_large.py``; ``--large-only`` runs just this).
 
-Timings on a CPU shared with other jobs are lower than on a quiet machine: the convolution
-peak is measured in the same run so the two can be compared.
+Timings on a CPU shared with other jobs are lower than on a quiet machine: the conv peaks
+are measured in the same run so the two can be compared.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import conv_peak_gflops, machine_line, peak_rss_mb  # noqa: E402
+from _machine import conv_peaks, machine_line, of_peak, peak_rss_mb, peaks_line  # noqa: E402
 
 BASE = 1024  # side of the synthetic composite tile mosaicked into larger inputs
 PERIODS = [f"P{i}" for i in range(1, 9)]
@@ -179,6 +182,7 @@ def child(job: dict) -> None:
         "overlap": job.get("overlap"),
         "batch_size": job.get("batch_size", 4),
         "engine": job["engine"],
+        "precision": job.get("precision", "fp32"),
         "onnx_path": job.get("onnx") if job["engine"] == "onnx" else None,
         "threads": job.get("threads", 2),
     }
@@ -247,8 +251,11 @@ def run_child(job: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------- seams
-def seam_check(model_dir: Path, composite: Path, tmp: Path, side: int = 512) -> list[str]:
-    """Tiled (256 px windows) versus one-pass maps of a ``side`` square crop."""
+def seam_check(model_dir: Path, composite: Path, tmp: Path, side: int = 768) -> list[str]:
+    """Tiled (256 and 512 px windows) versus one-pass maps of a ``side`` square crop.
+
+    Both run torch fp32, so the difference is the tiling's alone.
+    """
     import numpy as np
     import rasterio
     from rasterio.windows import Window
@@ -265,20 +272,27 @@ def seam_check(model_dir: Path, composite: Path, tmp: Path, side: int = 512) -> 
             dst.write(ds.read(window=Window(0, 0, side, side)))
             dst.descriptions = ds.descriptions
             dst.update_tags(**ds.tags())
-    whole = predict_raster(model_dir, crop, tmp / "seam_whole.tif", window=side, overlap=0)
+    fp32 = {"engine": "torch", "precision": "fp32"}
+    whole = predict_raster(model_dir, crop, tmp / "seam_whole.tif", window=side, overlap=0, **fp32)
     with rasterio.open(whole) as ds:
         ref = ds.read()
     lines = []
-    for overlap in (0, 32, 64):
+    for window, overlap in ((256, 0), (256, 32), (256, 64), (512, 64), (512, 128)):
         tiled = predict_raster(
-            model_dir, crop, tmp / f"seam_{overlap}.tif", window=256, overlap=overlap
+            model_dir,
+            crop,
+            tmp / f"seam_{window}_{overlap}.tif",
+            window=window,
+            overlap=overlap,
+            **fp32,
         )
         with rasterio.open(tiled) as ds:
             got = ds.read()
         d = np.abs(dequantize(got[0]) - dequantize(ref[0]))
         agree = float((got[1] == ref[1]).mean())
         lines.append(
-            f"  overlap {overlap:3d}: |p_tiled - p_one_pass| mean {np.nanmean(d):.4f}, "
+            f"  window {window}, overlap {overlap:3d}: |p_tiled - p_one_pass| "
+            f"mean {np.nanmean(d):.4f}, "
             f"p99 {np.nanpercentile(d, 99):.4f}, max {np.nanmax(d):.4f}; "
             f"class agreement {agree:.4%}"
         )
@@ -295,14 +309,26 @@ def main() -> None:
     ap.add_argument("--seam-model", type=Path, help="model for the seam check (a trained one)")
     ap.add_argument("--seam-input", type=Path, help="composite for the seam check")
     ap.add_argument("--skip-seams", action="store_true")
+    ap.add_argument("--skip-large", action="store_true", help="skip the end-to-end --large run")
+    ap.add_argument(
+        "--large-only",
+        action="store_true",
+        help="only run `cropmap predict` (defaults) end to end on the --large input",
+    )
+    ap.add_argument("--cli-args", default="", help="extra options for --large-only's predict")
     args = ap.parse_args()
     if args.child:
         child(json.loads(args.child))
         return
 
     print(f"machine: {machine_line()} (shared with other jobs: timings are lower bounds)")
-    peak0 = conv_peak_gflops(threads=2)
-    print(f"conv2d 3x3 peak (torch, 2 threads, measured now): {peak0:.1f} GFLOP/s")
+    peaks = conv_peaks(threads=2)
+    print(peaks_line(peaks) + " (2 threads)")
+    if args.large_only:
+        from _large import large_cli
+
+        large_cli(args.large, args.model, peaks, args.cli_args.split())
+        return
     with tempfile.TemporaryDirectory(prefix="cropmap-bench-predict-") as tdir:
         tmp = Path(tdir)
         model = args.model or make_model(tmp / "model")
@@ -332,30 +358,30 @@ def main() -> None:
                 "onnx": str(tmp / "model.onnx"),
             }
 
-        print(f"\nper engine, {args.size} x {args.size} input, window 256, overlap 64, batch 4:")
+        print(f"\nper engine and precision, {args.size} x {args.size} input, batch 4:")
         setups = [
-            ("torch", "1 process x 2 threads", {"threads": 2}),
-            ("torch", "1 process x 1 thread", {"threads": 1}),
-            ("onnx", "1 process x 2 threads", {"threads": 2}),
-            ("onnx", "1 process x 1 thread", {"threads": 1}),
-            ("onnx", "Dask 2 workers x 1 thread", {"threads": 1, "dask": 2}),
+            ("torch", "fp32", 256, "1 process x 2 threads", {"threads": 2}),
+            ("torch", "bf16", 256, "1 process x 2 threads", {"threads": 2}),
+            ("onnx", "fp32", 256, "1 process x 2 threads", {"threads": 2}),
+            ("onnx", "int8", 256, "1 process x 2 threads", {"threads": 2}),
+            ("onnx", "int8", 512, "1 process x 2 threads", {"threads": 2, "batch_size": 1}),
+            ("onnx", "int8", 256, "Dask 2 workers x 1 thread", {"threads": 1, "dask": 2}),
         ]
         rates = {}
-        for engine, label, extra in setups:
-            r = run_child(job(engine, args.size) | extra)
-            rates[(engine, label)] = r
-            gflops = r["windows"] * flops / r["wall"] / 1e9
+        for engine, prec, win, label, extra in setups:
+            r = run_child(job(engine, args.size) | {"precision": prec, "window": win} | extra)
+            rates[(engine, prec, win, label)] = r
+            # compute per window scales with its area (the network is fully convolutional)
+            gflops = r["windows"] * flops * (win / 256) ** 2 / r["wall"] / 1e9
             print(
-                f"  {engine:5s} {label:26s}: {r['px'] / r['wall'] / 1e3:6.1f} kpx/s  "
-                f"{r['wall'] / r['windows']:.3f} s/window  peak RSS {r['rss_mb']:5.0f} MB  "
-                f"{gflops:5.1f} GFLOP/s (conv peak {peak0:.1f})  "
-                f"{r['cpu'] / r['windows']:.3f} CPU-s/window = "
-                f"{r['windows'] * flops / r['cpu'] / 1e9:.1f} GFLOP per CPU-s"
+                f"  {engine:5s} {prec} window {win} {label:26s}: "
+                f"{r['px'] / r['wall'] / 1e3:6.1f} kpx/s  peak RSS {r['rss_mb']:5.0f} MB  "
+                f"{of_peak(gflops, prec, peaks)}"
             )
         print("\npeak RSS versus raster size:")
-        r = run_child(job("onnx", 2048))
+        r = run_child(job("onnx", 2048) | {"precision": "int8"})
         onnx_rss = r["rss_mb"]
-        print(f"  onnx, 2048 x 2048: peak RSS {onnx_rss:.0f} MB ({r['wall']:.0f} s)")
+        print(f"  onnx int8, 2048 x 2048: peak RSS {onnx_rss:.0f} MB ({r['wall']:.0f} s)")
         null_rss = {}
         for size in (2048, "tall", args.large):
             r = run_child(job("null", size))
@@ -373,32 +399,18 @@ def main() -> None:
             f" - {null_rss[2048]:.0f}) = {onnx_rss + grow:.0f} MB expected peak RSS (the growth "
             "is the strip buffers, proportional to the width)"
         )
-        peak1 = conv_peak_gflops(threads=2)
-        print(f"\nconv2d peak again at the end: {peak1:.1f} GFLOP/s")
-        from cropmap.infer.windows import window_rows
+        print("\n" + peaks_line(conv_peaks(threads=2)) + " (again)")
 
-        print(
-            "(peak RSS of the Dask run: driver + workers; the conv peak is for 2 threads; the "
-            "machine is shared, so wall times are slower than on 2 dedicated cores)"
-        )
-        for ov in (64, 32):
-            n = sum(len(row) for row in window_rows(args.large, args.large, 256, ov))
-            for (engine, label), r in rates.items():
-                if "2" not in label:
-                    continue
-                spw, cpw = r["wall"] / r["windows"], r["cpu"] / r["windows"]
-                print(
-                    f"target {args.large} x {args.large}, overlap {ov}, {engine}, {label}: "
-                    f"{n} windows x {spw:.3f} s/window = {n * spw / 60:.1f} min at the measured "
-                    f"wall rate; on 2 dedicated cores {n} x {cpw:.3f} CPU-s / 2 = "
-                    f"{n * cpw / 2:.0f} s = {n * cpw / 2 / 60:.1f} min"
-                )
         if not args.skip_seams:
             seam_in = args.seam_input or base
             seam_model = args.seam_model or Path(model)
-            print(f"\nseam check, {seam_model.name} on {seam_in.name} (512 x 512 crop, torch):")
+            print(f"\nseam check, {seam_model.name} on {seam_in.name} (768 x 768 crop, torch):")
             for line in seam_check(seam_model, seam_in, tmp):
                 print(line)
+    if not args.skip_large:
+        from _large import large_cli
+
+        large_cli(args.large, args.model, peaks, args.cli_args.split())
 
 
 if __name__ == "__main__":

@@ -54,7 +54,14 @@ def test_predict_composite_and_folder_then_parcels(
     with rasterio.open(comp) as src:
         arr = src.read().reshape(8, 2, 96, 112)
     folder = _s1_folder(tmp_path, arr)
-    common = ["--window", "64", "--threads", "1"]
+    common = [
+        "--window",
+        "64",
+        "--threads",
+        "1",
+        "--precision",
+        "fp32",
+    ]  # int8 calibrates per input
     r = runner.invoke(
         app, ["predict", str(model_dir), str(comp), "--out", str(tmp_path / "a.tif"), *common]
     )
@@ -115,6 +122,8 @@ def test_predict_errors_are_one_line(model_dir: Path, tmp_path: Path, make_compo
             str(tmp_path / "x.tif"),
             "--engine",
             "onnx",
+            "--onnx",
+            str(tmp_path / "missing.onnx"),  # named by hand: not exported on the fly
         ],
     )
     assert r.exit_code != 0

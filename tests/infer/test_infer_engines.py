@@ -34,19 +34,27 @@ def test_precision_is_checked_against_the_engine(
     with pytest.raises(ConfigError, match="use --engine torch for bf16"):
         check_precision("onnx", "bf16")
     with pytest.raises(ConfigError, match="use --engine onnx for int8"):
-        predict_raster(model_dir, composite, tmp_path / "x.tif", precision="int8")
+        predict_raster(model_dir, composite, tmp_path / "x.tif", engine="torch", precision="int8")
     assert not (tmp_path / "x.tif").exists()
 
 
 def test_bf16_map_tag(model_dir: Path, composite: Path, tmp_path: Path) -> None:
     import rasterio
 
-    a = predict_raster(model_dir, composite, tmp_path / "a.tif", window=128, threads=1)
-    b = predict_raster(
-        model_dir, composite, tmp_path / "b.tif", window=128, threads=1, precision="bf16"
-    )
+    kw = {"window": 128, "threads": 1, "engine": "torch"}
+    a = predict_raster(model_dir, composite, tmp_path / "a.tif", precision="fp32", **kw)
+    b = predict_raster(model_dir, composite, tmp_path / "b.tif", precision="bf16", **kw)
     with rasterio.open(a) as da, rasterio.open(b) as db:
         x, y = da.read(), db.read()
         assert db.tags()["PRECISION"] == "bf16" and da.tags()["PRECISION"] == "fp32"
     ok = x[1] != 255
     assert (x[1][ok] != y[1][ok]).mean() < 0.05  # random tiny net; IoU on a trained one: slow test
+
+
+def test_default_precision_follows_the_measurement() -> None:
+    from cropmap.infer.engines import INT8_MIN_PIXELS, default_precision
+
+    assert default_precision("onnx", INT8_MIN_PIXELS) == "int8"
+    assert default_precision("onnx", INT8_MIN_PIXELS - 1) == "fp32"  # quantizing costs more
+    assert default_precision("torch") in {"bf16", "fp32"}
+    assert default_precision("my-engine") == "fp32"

@@ -32,6 +32,29 @@ PRECISIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Rasters from this many pixels up get int8 by default on onnx: below it, the fixed cost
+#: of calibrating and quantizing (about 20 s, docs/predict.md) outweighs int8's speed-up.
+INT8_MIN_PIXELS = 2048 * 2048
+
+
+def default_precision(engine: str, n_pixels: int | None = None) -> str:
+    """The fastest precision ``engine`` runs that keeps maps within 0.005 IoU of fp32.
+
+    Measured in docs/predict.md and tested on a trained model: ``onnx`` -> ``int8`` for
+    rasters of at least :data:`INT8_MIN_PIXELS` pixels (``n_pixels``), else ``fp32``;
+    ``torch`` -> ``bf16`` on CUDA or on CPUs with native bf16 (AVX-512 BF16, AMX), else
+    ``fp32`` (emulated bf16 is slower than fp32).
+    """
+    if engine == "onnx":
+        return "int8" if n_pixels is None or n_pixels >= INT8_MIN_PIXELS else "fp32"
+    if engine == "torch":
+        import torch
+
+        if torch.cuda.is_available() or torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return "bf16"
+    return "fp32"
+
+
 class Engine(Protocol):
     """A loaded model: ``engine(x (B,T,C,H,W)) -> logits (B,K,H,W)``, float32 numpy."""
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from cropmap.errors import ConfigError
 from cropmap.infer.cog import NODATA, open_map, quantize
-from cropmap.infer.engines import ENGINES, check_precision
+from cropmap.infer.engines import ENGINES, check_precision, default_precision
 from cropmap.infer.quantize import onnx_for_run
 from cropmap.infer.sources import Source, SourceSpec
 from cropmap.infer.tiles import Plan, RowAccumulator, RowResult, predict_row, read_env
@@ -108,7 +108,7 @@ def predict_raster(
     overlap: int | None = None,
     batch_size: int = 4,
     engine: str = "onnx",
-    precision: str = "int8",
+    precision: str | None = None,
     onnx_path: str | os.PathLike | None = None,
     periods: int | None = None,
     threshold: float = 0.5,
@@ -134,10 +134,12 @@ def predict_raster(
         engine: ``"onnx"`` (default: the fastest, measured in docs/predict.md; the model
             is exported once into ``<model_dir>/model.onnx``) or ``"torch"``
             (:data:`cropmap.infer.engines.ENGINES`).
-        precision: ``"int8"`` (default, onnx: statically quantized, calibrated on this
-            input's own windows; its maps agree with fp32 within 0.005 IoU on a trained
-            model, tested), ``"fp32"``, or ``"bf16"`` (torch)
-            (:data:`cropmap.infer.engines.PRECISIONS`).
+        precision: ``"int8"`` (onnx: statically quantized, calibrated on this input's own
+            windows), ``"fp32"``, or ``"bf16"`` (torch: autocast, channels-last)
+            (:data:`cropmap.infer.engines.PRECISIONS`). Default: the engine's fastest
+            whose maps stay within 0.005 IoU of fp32 on a trained model (tested), int8
+            on onnx from 2048 x 2048 px up (below, quantizing costs more than it saves):
+            :func:`cropmap.infer.engines.default_precision`.
         onnx_path: fp32 (or int8) ONNX file for ``engine="onnx"`` (default: the model's
             own export, made on first use).
         periods: early season: use only the first ``k`` periods; the rest are padded with
@@ -167,12 +169,14 @@ def predict_raster(
     _check_args(window, overlap, batch_size, threshold)
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
-    check_precision(engine, precision)
+    if precision is not None:
+        check_precision(engine, precision)
     model_dir = Path(model_dir)
     meta = read_meta(model_dir)
     meta.require_kind("recurrent_unet", "tiled prediction")
     spec = SourceSpec(str(Path(input).resolve()), calendar, year, tuple(meta.bands), units)
     source = spec.open()
+    precision = precision or default_precision(engine, source.height * source.width)
     n_used = _periods_used(meta, source, periods)
     meta.check_input(source.bands, n_used, allow_early=periods is not None, selectable=True)
     with contextlib.ExitStack() as stack:

@@ -34,7 +34,10 @@ from cropmap.models.time_padding import pad_time
 log = logging.getLogger(__name__)
 
 #: Windows used for calibration by default (spread evenly over the raster).
-CALIBRATION_WINDOWS = 16
+CALIBRATION_WINDOWS = 8
+#: Side of a calibration window in pixels: onnxruntime keeps every activation of every
+#: calibration window in memory (about 90 MB per 128 px window of the default U-Net).
+CALIBRATION_SIDE = 128
 
 
 def calibration_windows(
@@ -45,7 +48,9 @@ def calibration_windows(
     periods: int | None = None,
     n: int = CALIBRATION_WINDOWS,
 ) -> np.ndarray:
-    """``(N, T, C, window, window)`` float32: up to ``n`` normalized windows of ``source``.
+    """``(N, T, C, s, s)`` float32: up to ``n`` normalized windows of ``source``.
+
+    ``s`` is ``min(window, CALIBRATION_SIDE)`` rounded up to the model's scale.
 
     Windows are taken evenly along the raster's window grid (no overlap), time-padded to
     the model's periods; windows without any data are skipped.
@@ -53,6 +58,7 @@ def calibration_windows(
     Raises:
         ModelFileError: no window of the raster has data.
     """
+    window = min(window, CALIBRATION_SIDE)
     grid = [w for row in window_rows(source.height, source.width, window, 0) for w in row]
     picks = [grid[int(i)] for i in np.linspace(0, len(grid) - 1, min(len(grid), 4 * n))]
     k = periods or meta.n_periods
@@ -119,7 +125,8 @@ def quantize_onnx(
                 activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
                 calibrate_method=CalibrationMethod.MinMax,
-                extra_options={"CalibTensorRangeSymmetric": False},
+                # onnxruntime's CalibMaxIntermediateOutputs drops data (1.32): not used
+                extra_options={},
             )
         except Exception as exc:  # onnxruntime raises many internal types
             raise ModelFileError(f"int8 quantization of {fp32_path} failed: {exc}") from exc
