@@ -105,7 +105,7 @@ def quantize_onnx(
     if precision != "fp32":
         raise ModelFileError(f"{fp32_path} is already {precision}; quantize the fp32 export")
 
-    class Reader(CalibrationDataReader):  # type: ignore[misc]
+    class Reader(CalibrationDataReader):
         def __init__(self) -> None:
             self.it: Iterator[np.ndarray] = iter(windows)
 
