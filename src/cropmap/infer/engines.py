@@ -50,7 +50,11 @@ def default_precision(engine: str, n_pixels: int | None = None) -> str:
     if engine == "torch":
         import torch
 
-        if torch.cuda.is_available() or torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        try:  # a private oneDNN query; absent from some builds
+            native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            native = False
+        if torch.cuda.is_available() or native:
             return "bf16"
     return "fp32"
 
