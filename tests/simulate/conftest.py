@@ -39,3 +39,24 @@ def interior(mask: np.ndarray, px: int = 2) -> np.ndarray:
     from scipy import ndimage
 
     return ndimage.binary_erosion(mask, iterations=px)
+
+
+def class_raster(scene_dir: Path) -> np.ndarray:
+    """Rasterize a scene's ``parcels.gpkg`` onto its grid: ``(H, W)`` uint8 class codes."""
+    import geopandas as gpd
+    import rasterio
+    from rasterio import features
+
+    from cropmap.simulate.phenology import CLASS_CODE
+
+    first = sorted((scene_dir / "s1").glob("*.tif"))[0]
+    with rasterio.open(first) as ds:
+        shape, transform = (ds.height, ds.width), ds.transform
+    gdf = gpd.read_file(scene_dir / "parcels.gpkg")
+    return features.rasterize(
+        zip(gdf.geometry, gdf["crop"].map(CLASS_CODE), strict=True),
+        out_shape=shape,
+        transform=transform,
+        fill=255,
+        dtype="uint8",
+    )

@@ -9,11 +9,10 @@ import pytest
 from scipy import ndimage
 
 from cropmap.simulate import simulate_scene
-from cropmap.simulate.baseline import class_raster
 from cropmap.simulate.phenology import CLASS_CODE
 from cropmap.simulate.speckle import enl, gamma_speckle
 
-from .conftest import interior, read_db
+from .conftest import class_raster, interior, read_db
 
 # flooding (transplanting / water seeding) windows of each rice region
 FLOOD = {

@@ -1,4 +1,4 @@
-"""CLI commands of the 'simulate' group: ``simulate`` and ``simulate-plots``."""
+"""CLI commands of the 'simulate' group: ``simulate``, ``simulate-plots``, ``simulate-rf``."""
 
 from __future__ import annotations
 
@@ -47,7 +47,11 @@ def simulate(
         SCENE, "size", "--size", help="Scene width and height in pixels (10 m)."
     ),
     year: int | None = config_option(
-        SCENE, "year", "--year", help="Season year (2017-2021: 6-day revisit)."
+        SCENE,
+        "year",
+        "--year",
+        help="Season year. Each orbit repeats every 6 days in 2017-2021 (Sentinel-1A and "
+        "1B), every 12 days in other years.",
     ),
     seed: int | None = config_option(
         SCENE, "seed", "--seed", help="Random seed; same seed, same files."
@@ -130,35 +134,63 @@ def simulate_plots(
 
 
 def simulate_rf(
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for the simulated scenes."),
-    size: int | None = config_option(SCENE, "size", "--size", help="Scene size, pixels."),
-    year: int | None = config_option(SCENE, "year", "--year", help="Season year."),
-    seed: int | None = config_option(SCENE, "seed", "--seed", help="Random seed."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder of cached scenes and results."),
+    size: str | None = typer.Option(
+        None,
+        "--size",
+        help="Scene side in pixels: one number, or region=px pairs "
+        "(default: the poster preset's 1536/2048/2560).",
+    ),
+    scale: float = typer.Option(1.0, "--scale", help="Factor on every scene size."),
+    year: int = typer.Option(2021, "--year", help="Season year (the experiments' default)."),
+    seeds: str = typer.Option("0,1,2", "--seeds", help="Scene and forest seeds, one run each."),
+    tile: int = typer.Option(256, "--tile", help="Split tile (patch) side, pixels."),
 ) -> None:
-    """Measure how hard each region is: IoU of a locally trained random forest.
+    """Measure how hard the regions are: the poster's ten RF cells on simulated scenes.
 
-    Simulates one scene per region, trains a pixel RandomForest on per-period mean dB
-    (VH, and VV+VH) of two quadrants and tests on the other two; also applies a Korea
-    forest to the other rice regions.
+    Simulates, composites and rasterizes one scene per region and seed (cached in
+    OUT/scenes), fits the pixel random forest of the experiment presets on the training
+    tiles of Spain, France and the Netherlands and scores it on the test tiles of the
+    same and of the other rice region. Writes OUT/difficulty.csv (every run) and
+    OUT/difficulty.md (mean +- std beside the poster).
 
-    Example: cropmap simulate-rf --out /tmp/sim-rf --size 512
+    Example: cropmap simulate-rf --out /tmp/sim-rf --scale 0.5 --tile 128 --seeds 0
     """
-    from rich.console import Console
-    from rich.table import Table
+    import csv
+    import io
 
-    from cropmap.simulate.baseline import rf_report
+    from cropmap.errors import ConfigError
+    from cropmap.evaluate.difficulty import (
+        difficulty_runs,
+        format_summary,
+        scene_sizes,
+        summarize,
+    )
+    from cropmap.io.atomic import atomic_write_text
 
-    cfg = _scene_config(region="korea", size=size, year=year, seed=seed)
-
-    with progress("simulate-rf (simulating, training forests)"):
-        rows = rf_report(out, size=cfg.size, year=cfg.year, seed=cfg.seed)
-    table = Table(title=f"local RF IoU of the target class ({cfg.size} px scenes, seed {cfg.seed})")
-    cols = ("region", "target", "iou_vh", "iou_vvvh", "korea_to_here_vh")
-    for col in cols:
-        table.add_column(col)
-    for r in rows:
-        table.add_row(*(str(r.get(c, "")) for c in cols))
-    Console().print(table)
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--seeds {seeds!r}: give integers separated by commas, e.g. 0,1,2"
+        ) from None
+    if not seed_list or min(seed_list) < 0 or tile < 16:
+        raise ConfigError(
+            f"--seeds needs seeds >= 0 and --tile >= 16, got --seeds {seeds!r} --tile {tile}"
+        )
+    sizes = scene_sizes(size, scale, tile)
+    rows = difficulty_runs(
+        out / "scenes", sizes, year=year, seeds=seed_list, tile=tile, progress=typer.echo
+    )
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(out / "difficulty.csv", buf.getvalue())
+    table = format_summary(summarize(rows))
+    head = f"sizes {sizes}, year {year}, seeds {seed_list}, tile {tile} px\n\n"
+    atomic_write_text(out / "difficulty.md", head + table + "\n")
+    typer.echo(head + table)
 
 
 def register(app: typer.Typer) -> None:

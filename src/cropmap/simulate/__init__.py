@@ -4,7 +4,15 @@
 (linear sigma0), parcel polygons and scene.json; see ``docs/simulator.md``.
 """
 
-from cropmap.simulate.regions import REGIONS, RegionSpec, get_region
-from cropmap.simulate.scene import SceneConfig, simulate_scene
+from cropmap.simulate.region_spec import RegionSpec
+from cropmap.simulate.regions import REGIONS, get_region
+from cropmap.simulate.scene import SceneConfig, simulate_scene, simulator_fingerprint
 
-__all__ = ["REGIONS", "RegionSpec", "SceneConfig", "get_region", "simulate_scene"]
+__all__ = [
+    "REGIONS",
+    "RegionSpec",
+    "SceneConfig",
+    "get_region",
+    "simulate_scene",
+    "simulator_fingerprint",
+]

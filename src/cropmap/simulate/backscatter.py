@@ -19,7 +19,7 @@ from cropmap.simulate.phenology import (
     mowing_db,
     trajectory_db,
 )
-from cropmap.simulate.regions import RegionSpec, Variant
+from cropmap.simulate.region_spec import RegionSpec, Variant
 
 #: Classes whose level does not follow a planting date; their gain spread is halved.
 STATIC_CLASSES = ("water", "urban", "forest", "road")
@@ -37,6 +37,9 @@ class CellTables:
         texture_db: ``(N,)`` float32 texture standard deviation, dB.
         planting: ``(N,)`` float32 planting day of year (NaN for static classes).
         variant: ``(N,)`` variant name per cell.
+        phen_vv: ``(T, N)`` float32 part of ``vv`` due to the phenological steps, dB
+            (what within-field heterogeneity scales per pixel); zero for static classes.
+        phen_vh: ``(T, N)`` float32 same for VH.
     """
 
     vv: np.ndarray
@@ -46,6 +49,8 @@ class CellTables:
     texture_db: np.ndarray
     planting: np.ndarray
     variant: np.ndarray
+    phen_vv: np.ndarray
+    phen_vh: np.ndarray
 
 
 def _variants(region: RegionSpec, name: str) -> tuple[Variant, ...]:
@@ -72,6 +77,8 @@ def cell_tables(
     n, t = len(cell_class), len(doy)
     vv = np.zeros((n, t), dtype=np.float64)
     vh = np.zeros((n, t), dtype=np.float64)
+    phen_vv = np.zeros((n, t), dtype=np.float32)
+    phen_vh = np.zeros((n, t), dtype=np.float32)
     slope_vv = np.zeros(n, np.float32)
     slope_vh = np.zeros(n, np.float32)
     texture = np.zeros(n, np.float32)
@@ -97,6 +104,8 @@ def cell_tables(
             a, b = trajectory_db(traj, doy, p, vigor)
             vv[idx] = a + var.offset_vv
             vh[idx] = b + var.offset_vh
+            phen_vv[idx] = a - traj.vv
+            phen_vh[idx] = b - traj.vh
             if traj.steps:
                 planting[idx] = p
             variant[idx] = var.name
@@ -127,6 +136,8 @@ def cell_tables(
     common = rng.normal(0.0, region.jitter_db, (n, t))
     vv += common + rng.normal(0.0, 0.5 * region.jitter_db, (n, t))
     vh += common + rng.normal(0.0, 0.5 * region.jitter_db, (n, t))
+    vv += region.calibration_db[0]
+    vh += region.calibration_db[1]
     return CellTables(
         vv=np.ascontiguousarray(vv.T, dtype=np.float32),
         vh=np.ascontiguousarray(vh.T, dtype=np.float32),
@@ -135,4 +146,6 @@ def cell_tables(
         texture_db=texture,
         planting=planting,
         variant=variant,
+        phen_vv=np.ascontiguousarray(phen_vv.T),
+        phen_vh=np.ascontiguousarray(phen_vh.T),
     )

@@ -16,7 +16,7 @@ from rasterio import features
 from scipy import ndimage
 
 from cropmap.simulate.phenology import CLASS_CODE
-from cropmap.simulate.regions import RegionSpec, Zone
+from cropmap.simulate.region_spec import RegionSpec, Zone
 
 PIXEL_M = 10.0
 ROAD_WIDTH_M = 20.0

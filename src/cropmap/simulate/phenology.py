@@ -24,6 +24,8 @@ CLASSES: tuple[str, ...] = (
     "urban",
     "forest",
     "road",
+    "wheat",
+    "wetland",
 )
 CLASS_CODE: dict[str, int] = {name: i for i, name in enumerate(CLASSES)}
 
@@ -147,6 +149,34 @@ DEFAULT_TRAJECTORIES: dict[str, Trajectory] = {
         vv=-7.5, vh=-13.0, slope_vv=-0.05, slope_vh=-0.05, texture_db=1.0, moisture=0.1
     ),
     "road": Trajectory(vv=-16.0, vh=-23.5, texture_db=0.5, moisture=0.2),
+    # Winter wheat (planting = the date of spring regrowth, not autumn sowing): green in
+    # spring, stem elongation (VV attenuated by vertical stems, VH up), a denser and
+    # later canopy than barley, upright ears keep VV low, ripening and harvest ~20
+    # days after barley's (Veloso et al. 2017; Vreugdenhil et al. 2018).
+    "wheat": Trajectory(
+        vv=-11.5,
+        vh=-17.5,
+        steps=(
+            _s(30, 8, -2.0, 2.0),
+            _s(100, 7, 2.0, -1.5),
+            _s(128, 3, 0.5, -2.5),
+        ),
+        moisture=0.6,
+    ),
+    # Managed marsh with emergent vegetation (reeds, club-rush): water raised in spring
+    # (specular, dark), stems emerge through the water from about 5 weeks later (VH up
+    # like a rice canopy), double bounce stem-water keeps VV high all summer, no harvest.
+    "wetland": Trajectory(
+        vv=-17.0,
+        vh=-23.5,
+        steps=(
+            _s(-15, 4, -1.5, -1.0),
+            _s(40, 10, 12.0, 8.5),
+            _s(150, 15, -2.0, -2.5),
+        ),
+        texture_db=1.0,
+        moisture=0.2,
+    ),
 }
 
 
@@ -202,6 +232,46 @@ EBRO_RICE = Trajectory(
         _s(140, 4, -1.0, -4.0),
     ),
     moisture=0.3,
+)
+
+# Dry-seeded rice (Ebro delta, a share of growers since the apple-snail invasion and to
+# save water): sown into dry soil, flooded only ~25 days later when seedlings stand
+# above the water, so the flood dip is late and shallow and the canopy follows sooner.
+DRY_SEEDED_RICE = Trajectory(
+    vv=-11.5,
+    vh=-19.5,
+    steps=(
+        _s(25, 3, -3.5, -3.0),
+        _s(50, 8, 8.5, 8.8),
+        _s(88, 8, -1.5, -0.5),
+        _s(135, 4, -1.0, -4.0),
+    ),
+    moisture=0.6,
+)
+
+# Fallow field flooded in spring and summer (Camargue: flooding to wash salt out of the
+# soil between crops; Ebro: flooded set-aside for birds), then weeds: a rice-like dip
+# and a weaker, slower rise with no harvest.
+FLOODED_FALLOW = Trajectory(
+    vv=-12.0,
+    vh=-20.0,
+    steps=(_s(-15, 4, -6.0, -5.5), _s(45, 15, 6.5, 7.0)),
+    moisture=0.6,
+)
+
+# Spring wheat: VH follows spring barley (both cereals, sown within days), but upright
+# ears attenuate VV more through heading, and ripening brightens VV less than barley's
+# drooping heads (Veloso et al. 2017: cereals are told apart mainly in VV and VH/VV).
+SPRING_WHEAT = Trajectory(
+    vv=-11.0,
+    vh=-19.5,
+    steps=(
+        _s(35, 9, -2.0, 3.5),
+        _s(62, 8, -3.0, 1.0),
+        _s(110, 7, 0.5, -1.5),
+        _s(132, 3, 0.5, -2.5),
+    ),
+    moisture=0.8,
 )
 
 # Peas / early potatoes: a cereal-like spring cycle harvested in early July.

@@ -28,6 +28,8 @@ CLASS_COLORS: dict[str, str] = {
     "urban": "#7f7f7f",
     "forest": "#0b4d1a",
     "road": "#000000",
+    "wheat": "#9467bd",
+    "wetland": "#98df8a",
 }
 
 

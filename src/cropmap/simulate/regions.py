@@ -1,139 +1,25 @@
 """The four built-in regions: grid, calendar, landscape, crop mix, planting dates, orbits.
 
-Each region is data (:class:`RegionSpec`); :func:`get_region` looks one up by name and a
-bad name lists the valid ones. Numbers and their sources are discussed in
-``docs/simulator.md``.
+Each region is data (a :class:`~cropmap.simulate.region_spec.RegionSpec`);
+:func:`get_region` looks one up by name and a bad name lists the valid ones. Numbers and
+their sources are discussed in ``docs/simulator.md``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
-
 from cropmap.errors import ConfigError
 from cropmap.simulate.phenology import (
+    DRY_SEEDED_RICE,
     EARLY_VEG,
     EBRO_RICE,
     EU_RICE,
+    FLOODED_FALLOW,
     PADDY_FALLOW,
+    SPRING_WHEAT,
     WET_MEADOW,
     WINTER_BARLEY,
-    Trajectory,
 )
-
-
-class Variant(BaseModel):
-    """One management type of a class (e.g. spring vs winter barley).
-
-    Attributes:
-        name: label of the variant (kept in scene.json statistics only).
-        weight: relative frequency of the variant within its class.
-        planting_doy: mean planting (sowing/transplanting) day of year.
-        planting_sd: standard deviation of planting dates between parcels, days.
-        trajectory: the backscatter model; None uses the class default.
-        offset_vv: regional level offset of VV, dB (soil, practice, calibration).
-        offset_vh: regional level offset of VH, dB.
-    """
-
-    model_config = ConfigDict(frozen=True)
-    name: str = "default"
-    weight: float = 1.0
-    planting_doy: float = 120.0
-    planting_sd: float = 10.0
-    trajectory: Trajectory | None = None
-    offset_vv: float = 0.0
-    offset_vh: float = 0.0
-
-
-class Zone(BaseModel):
-    """A land-use zone: a quantile band of a smooth landscape field.
-
-    Attributes:
-        name: zone name.
-        upto: upper quantile of the landscape field (zones are listed in increasing order).
-        cell_length_m: mean parcel length along the field orientation, metres;
-            0 means the whole connected zone is one parcel per component (rivers, lagoons).
-        cell_width_m: mean parcel width, metres.
-        mix: class name -> probability of a parcel of this zone.
-        roads_every: every n-th parcel row boundary is a farm road (0: none).
-    """
-
-    model_config = ConfigDict(frozen=True)
-    name: str
-    upto: float
-    cell_length_m: float = 0.0
-    cell_width_m: float = 0.0
-    mix: dict[str, float] = Field(default_factory=dict)
-    roads_every: int = 0
-
-
-class Orbit(BaseModel):
-    """A Sentinel-1 relative orbit seeing the scene.
-
-    Attributes:
-        relative_orbit: track number (illustrative).
-        direction: ascending or descending pass.
-        incidence_deg: incidence angle at the scene centre, degrees.
-        phase_days: days after the 12-day cycle's reference date (2016-01-01).
-        swath_edge: side of the scene cut by this track's swath edge (NaN strip), or none.
-        edge_fraction: width of the missing strip as a fraction of the scene width.
-    """
-
-    model_config = ConfigDict(frozen=True)
-    relative_orbit: int
-    direction: Literal["ascending", "descending"]
-    incidence_deg: float
-    phase_days: int
-    swath_edge: Literal["none", "west", "east"] = "none"
-    edge_fraction: float = 0.1
-
-
-class RegionSpec(BaseModel):
-    """Everything that makes a region differ from another.
-
-    Attributes:
-        name: region name.
-        epsg: UTM CRS of the scene.
-        origin: (x, y) of the upper-left corner, metres in that CRS.
-        target: target crop of the region.
-        calendar: name of the compositing calendar preset (``cropmap.sar``).
-        season: first and last acquisition day (``MM-DD``).
-        orbits: the relative orbits that see the scene.
-        zones: land-use zones, increasing ``upto``.
-        zone_sigma_m: smoothing of the landscape field along / across its orientation, m.
-        orientation_deg: orientation of valleys and field rows, degrees from east.
-        warp_m: amplitude of the smooth warp bending field rows, metres.
-        variants: class -> management variants (classes not listed use one default).
-        gain_sd_db: standard deviation of the per-parcel gain, dB.
-        jitter_db: per-parcel, per-date noise (wind, dew, local moisture), dB.
-        moisture_sd_db: scene-wide soil-moisture anomaly per date (rain), dB.
-        gap_days: length of the acquisition gap (no data), days.
-        vigor_sd: spread of the per-parcel factor on the size of phenological changes.
-        label_noise: fraction of crop parcels whose declared crop (parcels.gpkg) is not
-            the crop simulated (outdated or wrong declarations).
-    """
-
-    model_config = ConfigDict(frozen=True)
-    name: str
-    epsg: int
-    origin: tuple[float, float]
-    target: str
-    calendar: str
-    season: tuple[str, str]
-    orbits: tuple[Orbit, ...]
-    zones: tuple[Zone, ...]
-    zone_sigma_m: tuple[float, float] = (1500.0, 1500.0)
-    orientation_deg: float = 0.0
-    warp_m: float = 30.0
-    variants: dict[str, tuple[Variant, ...]] = Field(default_factory=dict)
-    gain_sd_db: float = 0.7
-    jitter_db: float = 0.4
-    moisture_sd_db: float = 0.6
-    gap_days: int = 10
-    vigor_sd: float = 0.12
-    label_noise: float = 0.02
-
+from cropmap.simulate.region_spec import Orbit, RegionSpec, Variant, Zone
 
 KOREA = RegionSpec(
     name="korea",
@@ -219,7 +105,7 @@ SPAIN = RegionSpec(
             swath_edge="west",
             edge_fraction=0.12,
         ),
-        Orbit(relative_orbit=110, direction="descending", incidence_deg=41.0, phase_days=6),
+        Orbit(relative_orbit=110, direction="descending", incidence_deg=43.5, phase_days=6),
     ),
     zones=(
         Zone(name="lagoon", upto=0.07, mix={"water": 1.0}),
@@ -230,8 +116,9 @@ SPAIN = RegionSpec(
             cell_width_m=90.0,
             roads_every=6,
             mix={
-                "rice": 0.84,
+                "rice": 0.80,
                 "fallow": 0.04,
+                "wetland": 0.03,
                 "grassland": 0.03,
                 "vegetables": 0.03,
                 "urban": 0.02,
@@ -262,9 +149,20 @@ SPAIN = RegionSpec(
     variants={
         "rice": (
             Variant(
+                name="water-seeded",
+                weight=0.8,
                 planting_doy=132,
                 planting_sd=9,
                 trajectory=EBRO_RICE,
+                offset_vv=1.0,
+                offset_vh=1.0,
+            ),
+            Variant(
+                name="dry-seeded",
+                weight=0.2,
+                planting_doy=120,
+                planting_sd=10,
+                trajectory=DRY_SEEDED_RICE,
                 offset_vv=1.0,
                 offset_vh=1.0,
             ),
@@ -274,9 +172,20 @@ SPAIN = RegionSpec(
         "barley": (
             Variant(name="winter", planting_doy=40, planting_sd=10, trajectory=WINTER_BARLEY),
         ),
-        "fallow": (Variant(planting_doy=100, planting_sd=20),),
+        "fallow": (
+            Variant(name="dry", weight=0.6, planting_doy=100, planting_sd=20),
+            Variant(
+                name="flooded",
+                weight=0.4,
+                planting_doy=130,
+                planting_sd=15,
+                trajectory=FLOODED_FALLOW,
+            ),
+        ),
+        "wetland": (Variant(planting_doy=120, planting_sd=15),),
     },
     gain_sd_db=0.8,
+    heterogeneity_sd=0.25,
 )
 
 FRANCE = RegionSpec(
@@ -287,11 +196,11 @@ FRANCE = RegionSpec(
     calendar="france-rice",
     season=("04-01", "10-31"),
     orbits=(
-        Orbit(relative_orbit=88, direction="ascending", incidence_deg=37.0, phase_days=2),
+        Orbit(relative_orbit=88, direction="ascending", incidence_deg=33.0, phase_days=2),
         Orbit(
             relative_orbit=139,
             direction="descending",
-            incidence_deg=40.5,
+            incidence_deg=36.0,
             phase_days=5,
             swath_edge="west",
             edge_fraction=0.1,
@@ -304,7 +213,14 @@ FRANCE = RegionSpec(
             upto=0.35,
             cell_length_m=350.0,
             cell_width_m=220.0,
-            mix={"grassland": 0.65, "water": 0.1, "fallow": 0.12, "forest": 0.08, "rice": 0.05},
+            mix={
+                "grassland": 0.4,
+                "wetland": 0.2,
+                "water": 0.08,
+                "fallow": 0.1,
+                "forest": 0.07,
+                "rice": 0.05,
+            },
         ),
         Zone(
             name="fields",
@@ -350,7 +266,17 @@ FRANCE = RegionSpec(
         "maize": (Variant(planting_doy=115, planting_sd=10),),
         "soybean": (Variant(planting_doy=130, planting_sd=10),),
         "vegetables": (Variant(planting_doy=95, planting_sd=25),),
-        "fallow": (Variant(planting_doy=100, planting_sd=20),),
+        "fallow": (
+            Variant(name="dry", weight=0.6, planting_doy=100, planting_sd=20),
+            Variant(
+                name="flooded",
+                weight=0.4,
+                planting_doy=135,
+                planting_sd=15,
+                trajectory=FLOODED_FALLOW,
+            ),
+        ),
+        "wetland": (Variant(planting_doy=130, planting_sd=20),),
         "grassland": (
             Variant(name="dry", weight=0.6),
             Variant(
@@ -364,6 +290,7 @@ FRANCE = RegionSpec(
     },
     gain_sd_db=0.9,
     label_noise=0.04,
+    heterogeneity_sd=0.2,
 )
 
 NETHERLANDS = RegionSpec(
@@ -394,9 +321,10 @@ NETHERLANDS = RegionSpec(
             roads_every=3,
             mix={
                 "barley": 0.14,
-                "grassland": 0.24,
-                "maize": 0.15,
-                "vegetables": 0.3,
+                "wheat": 0.28,
+                "grassland": 0.14,
+                "maize": 0.13,
+                "vegetables": 0.22,
                 "fallow": 0.08,
                 "soybean": 0.02,
                 "urban": 0.03,
@@ -417,19 +345,29 @@ NETHERLANDS = RegionSpec(
     warp_m=5.0,
     variants={
         "barley": (
-            Variant(name="spring", weight=0.75, planting_doy=85, planting_sd=14),
+            Variant(name="spring", weight=0.75, planting_doy=85, planting_sd=18),
             Variant(
                 name="winter",
                 weight=0.25,
-                planting_doy=50,
+                planting_doy=90,
                 planting_sd=10,
                 trajectory=WINTER_BARLEY,
             ),
         ),
         "vegetables": (
-            Variant(name="root", weight=0.7, planting_doy=110, planting_sd=12),
+            Variant(name="root", weight=0.6, planting_doy=110, planting_sd=12),
             Variant(
-                name="early", weight=0.3, planting_doy=88, planting_sd=14, trajectory=EARLY_VEG
+                name="early", weight=0.4, planting_doy=88, planting_sd=14, trajectory=EARLY_VEG
+            ),
+        ),
+        "wheat": (
+            Variant(name="winter", weight=0.4, planting_doy=80, planting_sd=10),
+            Variant(
+                name="spring",
+                weight=0.6,
+                planting_doy=90,
+                planting_sd=12,
+                trajectory=SPRING_WHEAT,
             ),
         ),
         "maize": (Variant(planting_doy=125, planting_sd=8),),
@@ -438,6 +376,7 @@ NETHERLANDS = RegionSpec(
     },
     gain_sd_db=1.0,
     jitter_db=0.5,
+    heterogeneity_sd=0.35,
 )
 
 #: Region registry: name -> spec.

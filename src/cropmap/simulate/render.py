@@ -53,6 +53,8 @@ class Renderer:
         slope_vh: ``(H, W)`` float32 incidence slope of VH, dB/deg.
         looks: equivalent number of looks.
         seed: random key of the scene (speckle streams add the date index and block).
+        hetero: ``(H, W)`` float32 within-field factor on the phenological part of the
+            backscatter (0 = the parcel's own trajectory), or None for uniform fields.
     """
 
     labels: np.ndarray
@@ -63,6 +65,7 @@ class Renderer:
     slope_vh: np.ndarray
     looks: float
     seed: list[int]
+    hetero: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -72,8 +75,15 @@ class Renderer:
         looks: float,
         seed: list[int],
         texture_sigma_px: float,
+        heterogeneity_sd: float = 0.0,
+        heterogeneity_px: float = 3.0,
     ) -> Renderer:
-        """Draw the texture fields and gather the per-pixel slopes."""
+        """Draw the texture fields and gather the per-pixel slopes.
+
+        ``heterogeneity_sd`` > 0 also draws the within-field factor (a smooth field of
+        that standard deviation and correlation length ``heterogeneity_px``, clipped to
+        +-0.8), from its own random stream, so scenes without it are unchanged.
+        """
         n = labels.shape[0]
         trng = np.random.default_rng([*seed, 4])
         f1 = texture_field(trng, n, texture_sigma_px)
@@ -83,6 +93,12 @@ class Renderer:
         f2 += np.float32(0.7) * f1
         f1 *= tex
         f2 *= tex
+        hetero = None
+        if heterogeneity_sd > 0:
+            hrng = np.random.default_rng([*seed, 7])
+            hetero = texture_field(hrng, n, heterogeneity_px)
+            hetero *= np.float32(heterogeneity_sd)
+            np.clip(hetero, -0.8, 0.8, out=hetero)
         return cls(
             labels=labels,
             cells=cells,
@@ -92,6 +108,7 @@ class Renderer:
             slope_vh=cells.slope_vh[labels],
             looks=looks,
             seed=seed,
+            hetero=hetero,
         )
 
     def block(self, ti: int, acq: Acquisition, r0: int, r1: int, bi: int) -> np.ndarray:
@@ -113,11 +130,13 @@ class Renderer:
         rng = np.random.default_rng([*self.seed, 5, ti, bi])
         out = np.empty((2, r1 - r0, n), dtype=np.float32)
         bands = (
-            (self.cells.vv, self.static_vv, self.slope_vv),
-            (self.cells.vh, self.static_vh, self.slope_vh),
+            (self.cells.vv, self.cells.phen_vv, self.static_vv, self.slope_vv),
+            (self.cells.vh, self.cells.phen_vh, self.static_vh, self.slope_vh),
         )
-        for b, (table, static, slope) in enumerate(bands):
+        for b, (table, phen, static, slope) in enumerate(bands):
             db = table[ti][lab]
+            if self.hetero is not None:
+                db += phen[ti][lab] * self.hetero[h0:h1]
             db += static[h0:h1]
             db += slope[h0:h1] * dtheta
             db *= k

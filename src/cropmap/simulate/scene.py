@@ -24,7 +24,7 @@ from cropmap.errors import ConfigError
 from cropmap.io.atomic import atomic_path, atomic_write_text
 from cropmap.simulate.backscatter import cell_tables
 from cropmap.simulate.parcels import PIXEL_M, declared_classes, polygonize, tessellate
-from cropmap.simulate.phenology import CLASSES
+from cropmap.simulate.phenology import CLASSES, DEFAULT_TRAJECTORIES
 from cropmap.simulate.regions import get_region
 from cropmap.simulate.render import INCIDENCE_GRADIENT_DEG_PER_M, INCIDENCE_REF_DEG, Renderer
 from cropmap.simulate.schedule import acquisitions
@@ -32,6 +32,9 @@ from cropmap.simulate.schedule import acquisitions
 log = logging.getLogger(__name__)
 
 FORMAT = "cropmap-sim/1"
+#: Bump when the rendering code changes what a given spec and seed produce (the region
+#: specs and trajectories are hashed as data by :func:`simulator_fingerprint`).
+PHYSICS_VERSION = 2
 #: Fixed GeoPackage timestamp so that the same call writes byte-identical files.
 GPKG_DATE = "2000-01-01T00:00:00.000Z"
 
@@ -61,6 +64,25 @@ class SceneConfig(BaseModel):
     defects: bool = True
     texture_sigma_px: float = Field(1.5, ge=0)
     block_rows: int = Field(256, ge=1)
+
+
+def simulator_fingerprint(region: str) -> str:
+    """SHA-256 of what a region's scenes are made of: its spec, the class trajectories
+    and :data:`PHYSICS_VERSION`. Caches and shipped models key on it, so they go stale
+    when the simulator's physics change.
+    """
+    import hashlib
+
+    spec = get_region(region)
+    doc = {
+        "format": FORMAT,
+        "physics_version": PHYSICS_VERSION,
+        "region": spec.model_dump(mode="json"),
+        "trajectories": {k: v.model_dump(mode="json") for k, v in DEFAULT_TRAJECTORIES.items()},
+        "incidence_reference_deg": INCIDENCE_REF_DEG,
+        "incidence_gradient_deg_per_m": INCIDENCE_GRADIENT_DEG_PER_M,
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
 def _rng(seed: int, region: str, stream: int) -> np.random.Generator:
@@ -182,6 +204,8 @@ def simulate_scene(
         cfg.looks,
         [cfg.seed, zlib.crc32(spec.name.encode())],
         cfg.texture_sigma_px,
+        spec.heterogeneity_sd,
+        spec.heterogeneity_px,
     )
     profile = profile_for(
         width=n,
@@ -228,6 +252,7 @@ def simulate_scene(
     counts = {c: int((gdf["crop"] == c).sum()) for c in CLASSES}
     meta = {
         "format": FORMAT,
+        "fingerprint": simulator_fingerprint(spec.name),
         "config": cfg.model_dump(),
         "region": spec.model_dump(mode="json"),
         "crs": f"EPSG:{spec.epsg}",

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from cropmap.errors import ConfigError
-from cropmap.simulate.regions import RegionSpec
+from cropmap.simulate.region_spec import RegionSpec
 
 #: Reference date of the 12-day cycle (phases of the orbits count from it).
 CYCLE_EPOCH = dt.date(2016, 1, 1)
