@@ -1,9 +1,9 @@
 """The calibrated difficulty (docs/simulator.md, issue 11): guards the RF row's shape.
 
 On small scenes, through the real pipeline (:mod:`cropmap.evaluate.difficulty`): Korea
-is learnable, the Dutch barley is hard, and a rice forest loses clearly more when it is
-applied to the other European rice region than at home (the shift the poster reports;
-the uncalibrated simulator gave a margin of about 0.05).
+is learnable, the Dutch barley is hard, and on the same Spanish test tiles a forest
+trained in France scores clearly lower than one trained in Spain (the poster: 0.77
+against 0.87; the uncalibrated simulator: 0.01-0.06 lower on these small scenes).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ CELLS = (
 
 @pytest.fixture(scope="module")
 def difficulty(tmp_path_factory) -> dict[tuple[str, str], float]:
-    sizes = {"korea": 384, "spain": 384, "france": 384, "netherlands": 512}
+    sizes = {"korea": 384, "spain": 384, "france": 512, "netherlands": 512}
     rows = difficulty_runs(
         tmp_path_factory.mktemp("difficulty"),
         sizes,
@@ -47,7 +47,6 @@ def test_sim_korea_learnable_netherlands_hard(difficulty):
 
 @pytest.mark.slow
 def test_sim_cross_region_harder_than_within(difficulty):
-    within = (difficulty["spain", "spain"] + difficulty["france", "france"]) / 2
-    cross = (difficulty["spain", "france"] + difficulty["france", "spain"]) / 2
-    assert within > cross + 0.08, difficulty
-    assert difficulty["spain", "spain"] > difficulty["spain", "france"] + 0.1, difficulty
+    # same test pixels, forests trained in another region: the domain shift alone
+    assert difficulty["spain", "spain"] > difficulty["france", "spain"] + 0.1, difficulty
+    assert difficulty["france", "france"] > difficulty["spain", "france"], difficulty

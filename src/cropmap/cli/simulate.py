@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
+import annotated_types as at
 import typer
+from pydantic import StringConstraints
 
 from cropmap.cli.common import removed_on_failure
 from cropmap.cli.options import (
     SCENE,
+    YEAR,
+    Accepts,
     api_option,
     build_config,
     checked,
@@ -20,6 +25,20 @@ from cropmap.cli.options import (
 from cropmap.cli.progress import progress
 
 PLOTS = "cropmap.simulate.plots:make_doc_figures"
+
+#: ``simulate-rf`` options: scene sides, seeds, tile, scale.
+SIZES = Annotated[
+    str,
+    StringConstraints(pattern=r"^(\d+|[a-z]+=\d+(,[a-z]+=\d+)*)$"),
+    Accepts("a number of pixels, or region=px pairs such as spain=768,france=1024"),
+]
+SEEDS = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d+(,\d+)*$"),
+    Accepts("integers >= 0 separated by commas, e.g. 0,1,2"),
+]
+TILE = Annotated[int, at.Ge(16)]
+SCALE = Annotated[float, at.Gt(0)]
 
 
 def _regions() -> object:
@@ -135,16 +154,17 @@ def simulate_plots(
 
 def simulate_rf(
     out: Path = typer.Option(..., "--out", "-o", help="Folder of cached scenes and results."),
-    size: str | None = typer.Option(
+    size: str | None = checked(
+        SIZES,
         None,
         "--size",
         help="Scene side in pixels: one number, or region=px pairs "
         "(default: the poster preset's 1536/2048/2560).",
     ),
-    scale: float = typer.Option(1.0, "--scale", help="Factor on every scene size."),
-    year: int = typer.Option(2021, "--year", help="Season year (the experiments' default)."),
-    seeds: str = typer.Option("0,1,2", "--seeds", help="Scene and forest seeds, one run each."),
-    tile: int = typer.Option(256, "--tile", help="Split tile (patch) side, pixels."),
+    scale: float = checked(SCALE, 1.0, "--scale", help="Factor on every scene size."),
+    year: int = checked(YEAR, 2021, "--year", help="Season year (the experiments' default)."),
+    seeds: str = checked(SEEDS, "0,1,2", "--seeds", help="Scene and forest seeds, one run each."),
+    tile: int = checked(TILE, 256, "--tile", help="Split tile (patch) side, pixels."),
 ) -> None:
     """Measure how hard the regions are: the poster's ten RF cells on simulated scenes.
 
@@ -159,7 +179,6 @@ def simulate_rf(
     import csv
     import io
 
-    from cropmap.errors import ConfigError
     from cropmap.evaluate.difficulty import (
         difficulty_runs,
         format_summary,
@@ -168,16 +187,7 @@ def simulate_rf(
     )
     from cropmap.io.atomic import atomic_write_text
 
-    try:
-        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-    except ValueError:
-        raise ConfigError(
-            f"--seeds {seeds!r}: give integers separated by commas, e.g. 0,1,2"
-        ) from None
-    if not seed_list or min(seed_list) < 0 or tile < 16:
-        raise ConfigError(
-            f"--seeds needs seeds >= 0 and --tile >= 16, got --seeds {seeds!r} --tile {tile}"
-        )
+    seed_list = [int(x) for x in seeds.split(",")]
     sizes = scene_sizes(size, scale, tile)
     rows = difficulty_runs(
         out / "scenes", sizes, year=year, seeds=seed_list, tile=tile, progress=typer.echo

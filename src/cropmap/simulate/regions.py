@@ -185,7 +185,7 @@ SPAIN = RegionSpec(
         "wetland": (Variant(planting_doy=120, planting_sd=15),),
     },
     gain_sd_db=0.8,
-    heterogeneity_sd=0.25,
+    heterogeneity_sd=0.2,
 )
 
 FRANCE = RegionSpec(
