@@ -48,5 +48,5 @@ def test_sim_korea_learnable_netherlands_hard(difficulty):
 @pytest.mark.slow
 def test_sim_cross_region_harder_than_within(difficulty):
     # same test pixels, forests trained in another region: the domain shift alone
-    assert difficulty["spain", "spain"] > difficulty["france", "spain"] + 0.1, difficulty
+    assert difficulty["spain", "spain"] > difficulty["france", "spain"] + 0.08, difficulty
     assert difficulty["france", "france"] > difficulty["spain", "france"], difficulty

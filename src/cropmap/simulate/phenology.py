@@ -236,12 +236,12 @@ EBRO_RICE = Trajectory(
 
 # Dry-seeded rice (Ebro delta, a share of growers since the apple-snail invasion and to
 # save water): sown into dry soil, flooded only ~25 days later when seedlings stand
-# above the water, so the flood dip is late and shallower and the canopy follows sooner.
+# above the water, so the flood dip is late and shallow and the canopy follows sooner.
 DRY_SEEDED_RICE = Trajectory(
     vv=-11.5,
     vh=-19.5,
     steps=(
-        _s(25, 3, -5.0, -4.5),
+        _s(25, 3, -3.5, -3.0),
         _s(50, 8, 8.5, 8.8),
         _s(88, 8, -1.5, -0.5),
         _s(135, 4, -1.0, -4.0),

@@ -133,10 +133,10 @@ SPAIN = RegionSpec(
             roads_every=4,
             mix={
                 "vegetables": 0.3,
-                "maize": 0.15,
-                "grassland": 0.15,
+                "maize": 0.07,
+                "grassland": 0.2,
                 "fallow": 0.1,
-                "urban": 0.15,
+                "urban": 0.18,
                 "forest": 0.05,
                 "barley": 0.05,
                 "rice": 0.05,
@@ -185,7 +185,7 @@ SPAIN = RegionSpec(
         "wetland": (Variant(planting_doy=120, planting_sd=15),),
     },
     gain_sd_db=0.8,
-    heterogeneity_sd=0.2,
+    heterogeneity_sd=0.25,
 )
 
 FRANCE = RegionSpec(
