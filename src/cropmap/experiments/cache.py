@@ -37,7 +37,7 @@ def simulator_hash(region: str) -> str:
     provides it, else the region spec itself.
     """
     try:
-        from cropmap.simulate.scene import simulator_fingerprint  # type: ignore[attr-defined]
+        from cropmap.simulate.scene import simulator_fingerprint
 
         return str(simulator_fingerprint(region))[:16]
     except ImportError:
