@@ -113,12 +113,13 @@ def test_poster_preset_by_name():
 
     cfg = load_config("poster")
     assert cfg.patch_size == 256 and cfg.seeds == [0, 1, 2]
-    assert {"RF", "RI", "FT", "FT_E", "FT_EO", "ZS"} == set(cfg.strategies)
+    assert {"RF", "RI", "FT", "FT_E", "ZS"} == set(cfg.strategies)
     assert len(_columns(cfg)) == 10  # the poster's columns
     sizes = {name: spec.size for name, spec in cfg.regions.items()}
     assert sizes == {"korea": 2560, "spain": 1536, "france": 2048, "netherlands": 2560}
     assert cfg.evaluate_source and cfg.early_season
     assert cfg.pretrain.train["patience"] and cfg.train["patience"]  # early stopping
-    assert len(plan_cells(cfg)) == 3 * 2 * 6 * 3
+    assert len(plan_cells(cfg)) == 3 * 2 * 5 * 3
+    assert [k.seed for k in plan_cells(cfg)][:30] == [0] * 30  # seed 0 first
     with pytest.raises(ConfigError, match="built-in preset: demo, poster"):
         load_config("posterr")

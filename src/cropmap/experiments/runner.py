@@ -56,10 +56,10 @@ def plan_cells(cfg: ExperimentConfig) -> list[CellKey]:
     """Every cell of the matrix (main table first, then the label-efficiency study)."""
     keys: list[CellKey] = []
     finetunes = list(dict.fromkeys(t.finetune for t in cfg.transfers))
-    for ft in finetunes:
-        for feats in cfg.features:
-            for strat in cfg.strategies:
-                for seed in cfg.seeds:
+    for seed in cfg.seeds:  # seed outermost: a stopped run has whole tables for early seeds
+        for ft in finetunes:
+            for feats in cfg.features:
+                for strat in cfg.strategies:
                     keys.append(CellKey(ft, tuple(feats), strat, seed))
     le = cfg.label_efficiency
     if le is not None:
