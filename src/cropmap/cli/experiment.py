@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from pydantic import StringConstraints
@@ -29,6 +30,9 @@ from cropmap.cli.options import (
     given,
 )
 
+if TYPE_CHECKING:
+    from cropmap.experiments.runner import ExperimentResult, ProgressFn
+
 
 def _quiet(verbose: bool) -> None:
     """Log level for the run: INFO with --verbose, else warnings only (Lightning too)."""
@@ -50,7 +54,7 @@ def _quiet(verbose: bool) -> None:
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 
 
-def _run_with_progress(run, out: Path) -> None:  # noqa: ANN001 - callable(progress) -> result
+def _run_with_progress(run: Callable[[ProgressFn], ExperimentResult], out: Path) -> None:
     """Show progress (a bar, or plain lines in a log) while ``run(progress)`` works; summary."""
     from rich.console import Console
     from rich.markdown import Markdown

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 
-class CurrentStderrHandler(logging.StreamHandler):
+class CurrentStderrHandler(logging.StreamHandler[TextIO]):
     """A ``StreamHandler`` bound to whatever ``sys.stderr`` is when a record is emitted."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
     @property
-    def stream(self):  # noqa: ANN201 - a text stream
+    def stream(self) -> TextIO:
+        """The current ``sys.stderr``."""
         return sys.stderr
 
     @stream.setter
-    def stream(self, value) -> None:  # noqa: ANN001 - ignored: always the current stderr
+    def stream(self, value: TextIO) -> None:  # ignored: always the current stderr
         pass
 
 

@@ -22,13 +22,16 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import annotated_types as at
 import typer
 from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
 from cropmap.errors import OptionError
+
+#: a pydantic config class, for functions that return an instance of the class they are given
+M = TypeVar("M", bound=BaseModel)
 
 #: Attribute of an option's callback that holds its pydantic type (read by the tests).
 ACCEPTED_ATTR = "cropmap_accepted"
@@ -280,7 +283,7 @@ def choice(*values: str) -> Any:
     return Literal[values]
 
 
-def build_config(model: type[BaseModel], options: Mapping[str, str], **values: Any) -> Any:
+def build_config(model: type[M], options: Mapping[str, str], **values: Any) -> M:
     """``model(**values)`` without the None values, with errors named by their option.
 
     Args:

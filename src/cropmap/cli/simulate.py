@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import annotated_types as at
 import typer
@@ -40,6 +40,9 @@ SEEDS = Annotated[
 TILE = Annotated[int, at.Ge(16)]
 SCALE = Annotated[float, at.Gt(0)]
 
+if TYPE_CHECKING:
+    from cropmap.simulate.scene import SceneConfig
+
 
 def _regions() -> object:
     """The simulator's region registry, as a choice (imported when checked)."""
@@ -48,7 +51,7 @@ def _regions() -> object:
     return choice(*REGIONS)
 
 
-def _scene_config(**values: object):  # noqa: ANN202 - a SceneConfig
+def _scene_config(**values: object) -> SceneConfig:
     """The scene's config from the given options (None: the config's default)."""
     from cropmap.simulate.scene import SceneConfig
 

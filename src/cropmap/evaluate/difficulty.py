@@ -224,7 +224,10 @@ class _Region:
     masks: dict[str, np.ndarray]
 
 
-def _features(reg: _Region, bands: Sequence[str], mask: np.ndarray, fill: Mapping[str, float]):
+def _features(
+    reg: _Region, bands: Sequence[str], mask: np.ndarray, fill: Mapping[str, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel features ``(N, F)`` of ``bands`` under ``mask`` and their labels ``(N,)``."""
     from cropmap.models import pixel_features
 
     idx = [reg.bands.index(b) for b in bands]

@@ -12,10 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cropmap.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 IGNORE = 255
 #: colours of class 0 (other), 1 (target) and ignore
@@ -66,7 +70,7 @@ def class_image(labels: np.ndarray) -> np.ndarray:
     return CLASS_COLOURS[idx]
 
 
-def maps_figure(rows: Sequence[MapRow], strategies: Sequence[str], title: str = ""):
+def maps_figure(rows: Sequence[MapRow], strategies: Sequence[str], title: str = "") -> Figure:
     """Build the figure: one row per :class:`MapRow`, columns RGB, truth, strategies.
 
     Strategies without a prediction in any row get no column (they did not run); a
@@ -117,7 +121,7 @@ def maps_figure(rows: Sequence[MapRow], strategies: Sequence[str], title: str = 
     return fig
 
 
-def save_figure(fig, path: str | Path, dpi: int = 80) -> Path:
+def save_figure(fig: Figure, path: str | Path, dpi: int = 80) -> Path:
     """Save a matplotlib figure as PNG atomically and return the path."""
     path = Path(path)
     with atomic_path(path) as tmp:

@@ -69,7 +69,9 @@ class SegmentationMetrics(nn.Module):
         """Add logits ``(B, 1 or K, H, W)`` and labels ``(B, H, W)``."""
         self.update(logits_to_classes(logits), target)
 
-    def update_probs(self, prob: torch.Tensor, target: torch.Tensor, threshold: float = 0.5):
+    def update_probs(
+        self, prob: torch.Tensor, target: torch.Tensor, threshold: float = 0.5
+    ) -> None:
         """Add target probabilities ``(..., H, W)`` (binary) and labels of the same shape."""
         self.update((prob > threshold).long(), target)
 

@@ -10,6 +10,7 @@ region's size. Every few rows a farm road runs along the row boundary.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from rasterio import features
@@ -17,6 +18,11 @@ from scipy import ndimage
 
 from cropmap.simulate.phenology import CLASS_CODE
 from cropmap.simulate.region_spec import RegionSpec, Zone
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from affine import Affine
+    from rasterio.crs import CRS
 
 PIXEL_M = 10.0
 ROAD_WIDTH_M = 20.0
@@ -201,7 +207,9 @@ def declared_classes(region: RegionSpec, land: Landscape, rng: np.random.Generat
     return out
 
 
-def polygonize(labels: np.ndarray, cell_class: np.ndarray, transform, crs):
+def polygonize(
+    labels: np.ndarray, cell_class: np.ndarray, transform: Affine, crs: CRS
+) -> gpd.GeoDataFrame:
     """Vectorize the label raster into one polygon per 4-connected piece of a cell.
 
     Args:

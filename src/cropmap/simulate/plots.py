@@ -10,10 +10,15 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cropmap.simulate.phenology import CLASSES
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from matplotlib.figure import Figure
 
 #: A colour per class (shared by the trajectory plot and the parcel map).
 CLASS_COLORS: dict[str, str] = {
@@ -33,7 +38,7 @@ CLASS_COLORS: dict[str, str] = {
 }
 
 
-def _save_small(fig, out_path: Path, colors: int = 96) -> Path:
+def _save_small(fig: Figure, out_path: Path, colors: int = 96) -> Path:
     """Save a figure as a palette PNG (small files for the docs)."""
     import io
 
@@ -48,7 +53,9 @@ def _save_small(fig, out_path: Path, colors: int = 96) -> Path:
     return out_path
 
 
-def _read_scene(scene_dir: Path, max_px: int = 512):
+def _read_scene(
+    scene_dir: Path, max_px: int = 512
+) -> tuple[list[dt.date], np.ndarray, np.ndarray, gpd.GeoDataFrame]:
     """Read dates, dB stacks (T, 2, h, w) and the rasterized class map of a scene."""
     import geopandas as gpd
     import rasterio

@@ -8,8 +8,13 @@ earlier and repeats the last step.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, overload
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import torch
 
 
 def temporal_shift(x: np.ndarray, shift: int) -> np.ndarray:
@@ -61,14 +66,18 @@ class Augment:
         """Restart the random generator from ``seed``."""
         self.rng = np.random.default_rng(seed)
 
-    def __call__(self, x, y):  # noqa: ANN001, ANN204 - numpy or torch in, same out
-        is_torch = not isinstance(x, np.ndarray)
-        if is_torch:
-            import torch
+    @overload
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
-            x_np, y_np = x.numpy(), y.numpy()
-        else:
-            x_np, y_np = x, y
+    @overload
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def __call__(
+        self, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor
+    ) -> tuple[np.ndarray, np.ndarray] | tuple[torch.Tensor, torch.Tensor]:
+        """Augment ``x`` ``(T, C, H, W)`` and ``y`` ``(H, W)``; numpy or torch in, same out."""
+        is_torch = not isinstance(x, np.ndarray)
+        x_np, y_np = np.asarray(x), np.asarray(y)  # a CPU tensor's view, as Tensor.numpy()
         cfg, rng = self.config, self.rng
         if cfg.max_shift > 0 and rng.random() < cfg.shift_prob:
             choices = [s for s in range(-cfg.max_shift, cfg.max_shift + 1) if s != 0]
@@ -82,5 +91,7 @@ class Augment:
             x_np, y_np = rot90(x_np, y_np, int(rng.integers(0, 4)))
         x_np, y_np = np.ascontiguousarray(x_np), np.ascontiguousarray(y_np)
         if is_torch:
+            import torch
+
             return torch.from_numpy(x_np), torch.from_numpy(y_np)
         return x_np, y_np

@@ -18,7 +18,10 @@ from torch.nn import functional as F
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def _binary_parts(logits: torch.Tensor, y: torch.Tensor, ignore_index: int):
+def _binary_parts(
+    logits: torch.Tensor, y: torch.Tensor, ignore_index: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Target-class logits ``(B, H, W)``, 0/1 target and 0/1 valid mask (logits' dtype)."""
     valid = y != ignore_index
     target = (y == 1).to(logits.dtype)
     return logits[:, 0], target, valid.to(logits.dtype)

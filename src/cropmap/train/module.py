@@ -182,7 +182,9 @@ class SegmentationModule(L.LightningModule):
                 if params and not any(p.requires_grad for p in params):
                     mod.eval()
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         x, y = batch
         n = self.trainer.num_training_batches
         k = self.schedule.steps_for(batch_idx, int(n) if math.isfinite(n) else None)
@@ -216,7 +218,7 @@ class SegmentationModule(L.LightningModule):
         self.log("val_iou", iou, prog_bar=True, sync_dist=False)
         self.val_metrics.reset()
 
-    def configure_optimizers(self):
+    def configure_optimizers(self) -> torch.optim.Optimizer:
         cfg = self.cfg
         groups = param_groups(self.model, cfg.lr, cfg.lr_scale)
         if not groups:

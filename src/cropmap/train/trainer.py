@@ -68,7 +68,7 @@ class _Augmented(torch.utils.data.Dataset):
             self.aug = Augment(self.config or off, seed=torch.initial_seed() % (2**32))
         return self.aug
 
-    def __getitem__(self, i: int):
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         aug = self.ensure_augment()
         x, y = self.base[i]
         if self.crop is not None and self.crop < min(y.shape[-2:]):
