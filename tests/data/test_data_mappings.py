@@ -119,7 +119,7 @@ def test_mapping_file_and_errors(tmp_path):
     m = load_mapping(good)
     assert isinstance(m, ClassMapping) and m.lookup() == {"17": 1, "wheat": 0}
     assert m.default == 255
-    with pytest.raises(VectorError, match="unknown mapping 'nope'.*france-rpg"):
+    with pytest.raises(VectorError, match="mapping 'nope' not found: .*france-rpg"):
         load_mapping("nope")
     bad = tmp_path / "bad.yaml"
     bad.write_text("values: {RIZ: 300}\n")

@@ -121,5 +121,5 @@ def test_poster_preset_by_name():
     assert cfg.pretrain.train["patience"] and cfg.train["patience"]  # early stopping
     assert len(plan_cells(cfg)) == 3 * 2 * 5 * 3
     assert [k.seed for k in plan_cells(cfg)][:30] == [0] * 30  # seed 0 first
-    with pytest.raises(ConfigError, match="built-in preset: demo, poster"):
+    with pytest.raises(ConfigError, match=r"presets: demo, poster\)"):
         load_config("posterr")

@@ -14,14 +14,14 @@ from __future__ import annotations
 import math
 import os
 import unicodedata
-from importlib import resources
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cropmap.errors import VectorError
+from cropmap.io.presets import YamlPresets
 
 __all__ = ["ClassMapping", "load_mapping", "mapping_preset_names", "normalize_class"]
 
@@ -100,45 +100,27 @@ class ClassMapping(BaseModel):
         return {normalize_class(k): val for k, val in self.values.items()}  # type: ignore[misc]
 
 
+#: The shipped mapping presets (``data/presets/*.yaml``) and how a mapping is named.
+MAPPING_PRESETS = YamlPresets(
+    "mapping", Path(__file__).with_name("presets"), VectorError, shape="with a 'values' field"
+)
+
+
 def mapping_preset_names() -> list[str]:
     """Names of the shipped mapping presets."""
-    folder = resources.files("cropmap.data") / "presets"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return MAPPING_PRESETS.names()
 
 
-def load_mapping(spec: str | os.PathLike | dict[str, Any] | ClassMapping) -> ClassMapping:
-    """A mapping from a preset name, a YAML file or a dict.
+def load_mapping(spec: str | os.PathLike[str] | Mapping[str, Any] | ClassMapping) -> ClassMapping:
+    """A mapping from a YAML file, a preset name (an existing file wins) or a dict.
 
     Raises:
-        VectorError: unknown preset, unreadable file, or an invalid mapping (the
-            message names the file and the field at fault).
+        VectorError: neither a file nor a preset (the message lists the presets), not
+            YAML, or an invalid mapping (the message names the file and the field at fault).
     """
     if isinstance(spec, ClassMapping):
         return spec
-    where = "mapping"
-    if isinstance(spec, dict):
-        doc: Any = spec
-    else:
-        name = str(spec)
-        if name in mapping_preset_names():
-            where = f"mapping preset {name}"
-            text = (resources.files("cropmap.data") / "presets" / f"{name}.yaml").read_text(
-                encoding="utf-8"
-            )
-        elif Path(name).is_file():
-            where = f"mapping file {name}"
-            text = Path(name).read_text(encoding="utf-8")
-        else:
-            raise VectorError(
-                f"unknown mapping {name!r}: not a file and not a preset "
-                f"({', '.join(mapping_preset_names())})"
-            )
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise VectorError(f"{where} is not valid YAML: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise VectorError(f"{where} must be a YAML mapping with a 'values' field")
+    doc, where = MAPPING_PRESETS.load(spec)
     try:
         return ClassMapping(**doc)
     except ValidationError as exc:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cropmap.errors import ConfigError
+from cropmap.io.presets import YamlPresets
 from cropmap.transfer.band_expansion import ExpansionConfig
 
 #: Simulator regions: calendar preset and target crop (docs/architecture.md).
@@ -218,10 +218,19 @@ class ExperimentConfig(_Strict):
         return REGION_DEFAULTS[key][1]
 
 
+#: The built-in experiment presets (``experiments/presets/*.yaml``, not the template).
+EXPERIMENT_PRESETS = YamlPresets(
+    "experiment config",
+    Path(__file__).with_name("presets"),
+    ConfigError,
+    hint="`cropmap experiment --template > {name}` writes one to start from",
+    exclude=frozenset({"template"}),
+)
+
+
 def preset_names() -> list[str]:
     """Names of the built-in experiment presets (``demo``, ``poster``)."""
-    presets = Path(__file__).with_name("presets").glob("*.yaml")
-    return sorted(p.stem for p in presets if p.stem != "template")
+    return EXPERIMENT_PRESETS.names()
 
 
 def preset_path(name: str) -> Path:
@@ -230,10 +239,7 @@ def preset_path(name: str) -> Path:
     Raises:
         ConfigError: no such preset (the message lists them).
     """
-    path = Path(__file__).with_name("presets") / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"no experiment preset {name!r}; presets: {', '.join(preset_names())}")
-    return path
+    return EXPERIMENT_PRESETS.path(name)
 
 
 def load_config(path: str | Path) -> ExperimentConfig:
@@ -242,23 +248,11 @@ def load_config(path: str | Path) -> ExperimentConfig:
     ``load_config("poster")`` reads the preset when no file ``poster`` exists.
 
     Raises:
-        ConfigError: the file is missing (and no preset has that name), not YAML, or
-            fails validation (the message names the field).
+        ConfigError: neither a file nor a preset (the message lists the presets and how
+            to start one), not YAML, or fails validation (the message names the field).
     """
-    path = Path(path)
-    if not path.exists() and str(path) in preset_names():
-        path = preset_path(str(path))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"experiment config {path} not found; "
-            f"`cropmap experiment --template > {path.name}` writes one to start from, or "
-            f"name a built-in preset: {', '.join(preset_names())}"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"experiment config {path} is not valid YAML: {exc}") from exc
-    return parse_config(data, source=str(path))
+    data, source = EXPERIMENT_PRESETS.load(path)
+    return parse_config(data, source=source)
 
 
 def parse_config(data: Any, source: str = "config") -> ExperimentConfig:

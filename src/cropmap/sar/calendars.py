@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from importlib import resources
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cropmap.errors import CalendarError
+from cropmap.io.presets import YamlPresets
 
 #: Reducers a period may use (the composite registry implements exactly these).
 REDUCER_NAMES: tuple[str, ...] = ("min", "mean", "max", "median")
@@ -150,53 +150,35 @@ def _season_ranges(periods: list[Period], year: int) -> list[tuple[dt.date, dt.d
     return out
 
 
+#: The built-in calendar presets (``sar/presets/*.yaml``) and how a calendar is named.
+CALENDAR_PRESETS = YamlPresets(
+    "calendar",
+    Path(__file__).with_name("presets"),
+    CalendarError,
+    shape="with 'name' and 'periods'",
+)
+
+
 def preset_names() -> list[str]:
     """Names of the built-in calendar presets."""
-    folder = resources.files("cropmap.sar") / "presets"
-    return sorted(f.name[:-5] for f in folder.iterdir() if f.name.endswith(".yaml"))
+    return CALENDAR_PRESETS.names()
 
 
-def load_calendar(name_or_path: str | os.PathLike | Calendar | dict) -> Calendar:
+def load_calendar(name_or_path: str | os.PathLike[str] | Calendar | Mapping[str, Any]) -> Calendar:
     """Load a calendar from a preset name, a YAML file, a dict or a Calendar.
 
     Args:
         name_or_path: preset name (``korea-rice``, ``spain-rice``, ``france-rice``,
-            ``netherlands-barley``), path to a YAML file, or an already parsed mapping.
+            ``netherlands-barley``), path to a YAML file (an existing file wins over a
+            preset of the same name), or an already parsed mapping.
 
     Raises:
-        CalendarError: unknown preset (the message lists them), unreadable YAML, or an
-            invalid calendar (unknown reducer, bad ``MM-DD``, overlapping periods).
+        CalendarError: neither a file nor a preset (the message lists the presets), not
+            YAML, or an invalid calendar (unknown reducer, bad ``MM-DD``, overlapping periods).
     """
     if isinstance(name_or_path, Calendar):
         return name_or_path
-    source = "<dict>"
-    if isinstance(name_or_path, dict):
-        data: Any = name_or_path
-    else:
-        text_name = str(name_or_path)
-        path = Path(text_name)
-        if path.suffix.lower() in {".yaml", ".yml"} or path.exists():
-            if not path.is_file():
-                raise CalendarError(f"calendar file not found: {path}")
-            source = str(path)
-            raw = path.read_text(encoding="utf-8")
-        else:
-            names = preset_names()
-            if text_name not in names:
-                raise CalendarError(
-                    f"unknown calendar {text_name!r}; presets: {', '.join(names)} "
-                    "(or pass the path of a YAML file)"
-                )
-            source = f"preset {text_name}"
-            raw = (resources.files("cropmap.sar") / "presets" / f"{text_name}.yaml").read_text(
-                encoding="utf-8"
-            )
-        try:
-            data = yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise CalendarError(f"{source}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CalendarError(f"{source}: a calendar is a mapping with 'name' and 'periods'")
+    data, source = CALENDAR_PRESETS.load(name_or_path)
     try:
         return Calendar.model_validate(data)
     except ValidationError as exc:
