@@ -10,6 +10,11 @@ from typing import Any
 import numpy as np
 import yaml
 
+from cropmap.evaluate.findings import (
+    POSTER_STRATEGY_CLAIMS,
+    band_differences,
+    strategy_differences,
+)
 from cropmap.evaluate.maps import MapRow, maps_figure, save_figure
 from cropmap.evaluate.report import Section, write_report
 from cropmap.evaluate.tables import (
@@ -37,6 +42,25 @@ def _columns(cfg: ExperimentConfig) -> list[tuple[str, str, str]]:
         for test in t.test
         for f in cfg.features
     ]
+
+
+def _findings_md(cfg: ExperimentConfig, rows: list[dict[str, Any]]) -> str:
+    """The poster's claims as paired per-seed differences (empty when none applies)."""
+    have = set(cfg.strategies)
+    claims = [(a, b) for a, b in POSTER_STRATEGY_CLAIMS if a in have and b in have]
+    parts = []
+    if claims:
+        parts.append(
+            "Each cell: mean ± std over seeds of the paired difference A − B of IoU, and "
+            "(k/n) the seeds where A >= B.\n\n"
+            + strategy_differences(rows, claims, columns=_columns(cfg))
+        )
+    feats = [",".join(f) for f in cfg.features]
+    if "VH" in feats and "VV,VH" in feats:
+        pairs = list(dict.fromkeys((f, t) for f, t, _ in _columns(cfg)))
+        nets = [s for s in cfg.strategies if s != "ZS"]
+        parts.append(band_differences(rows, nets, pairs=pairs))
+    return "\n".join(parts)
 
 
 def _map_rows(
@@ -214,6 +238,10 @@ def write_outputs(
     md = [f"# {cfg.name}: IoU of the target class ({seeds}; mean ± std)\n", metrics_md["iou"]]
     for m in ("f1", "kappa", "oa"):
         md += [f"\n## {m}\n", metrics_md[m]]
+    findings_md = _findings_md(cfg, main)
+    if findings_md:
+        md += ["\n## the poster's findings, seed by seed\n", findings_md]
+        atomic_write_text(out / "findings.md", f"# {cfg.name}: paired differences\n\n{findings_md}")
     md += ["\n## trainable parameters and training time\n", timing_md]
     src_md = _source_md(source) if source else ""
     if src_md:
@@ -279,6 +307,8 @@ def write_outputs(
             images=map_pngs,
         ),
     ]
+    if findings_md:
+        sections.append(Section("The poster's findings, seed by seed", tables=[findings_md]))
     if src_md:
         sections.append(Section("Source model (SRC) and early season", tables=[src_md]))
     if le_md:

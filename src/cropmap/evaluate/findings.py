@@ -1,0 +1,102 @@
+"""The poster's findings as seed-wise paired differences of a results table.
+
+A finding such as "FT_E >= RF" is checked per column of the poster's table: for every
+seed that has both cells, the difference ``IoU(FT_E) - IoU(RF)``. The table shows the
+mean ± std of those differences and how many seeds favour the first strategy, so a
+reader sees both the effect and whether it is consistent across seeds. Pairing by seed
+removes what the two cells share (the seed's training subset and data draw).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from cropmap.evaluate.tables import Row, _title, mean_std
+
+#: (better, worse) strategy pairs the poster claims, in the order the docs discuss them.
+POSTER_STRATEGY_CLAIMS: tuple[tuple[str, str], ...] = (
+    ("FT_E", "RF"),
+    ("FT", "RF"),
+    ("FT", "RI"),
+    ("FT_E", "RI"),
+)
+
+Cell = tuple[str, str, str, str]  # strategy, finetune, test, features
+
+
+def _cells(rows: Iterable[Row], metric: str) -> dict[Cell, dict[int, float]]:
+    """``{(strategy, finetune, test, features): {seed: value}}`` of the full-budget rows."""
+    out: dict[Cell, dict[int, float]] = defaultdict(dict)
+    for r in rows:
+        if str(r.get("patches", "all")) != "all":
+            continue
+        key = (str(r["strategy"]), str(r["finetune"]), str(r["test"]), str(r["features"]))
+        out[key][int(r["seed"])] = float(r[metric])
+    return out
+
+
+def paired(a: dict[int, float], b: dict[int, float]) -> list[float]:
+    """``a[seed] - b[seed]`` for every seed present in both, in seed order."""
+    return [a[s] - b[s] for s in sorted(set(a) & set(b))]
+
+
+def format_paired(diffs: Sequence[float], digits: int = 2) -> str:
+    """``+0.03 ± 0.02 (3/3)``: mean ± sample std of the differences, then how many
+    seeds have a difference >= 0 out of the paired seeds (``–`` when none)."""
+    m, s, n = mean_std(diffs)
+    if n == 0:
+        return "–"
+    wins = sum(d >= 0 for d in diffs)
+    spread = f" ± {s:.{digits}f}" if n > 1 else ""
+    return f"{m:+.{digits}f}{spread} ({wins}/{n})"
+
+
+def strategy_differences(
+    rows: Iterable[Row],
+    claims: Sequence[tuple[str, str]] = POSTER_STRATEGY_CLAIMS,
+    *,
+    columns: Sequence[tuple[str, str, str]],
+    metric: str = "iou",
+    digits: int = 2,
+) -> str:
+    """Markdown table: one row per claim ``A >= B``, one column per (finetune, test,
+    features) of the poster's table, each cell :func:`format_paired` of A - B."""
+    cells = _cells(rows, metric)
+    lines = [
+        "| claim | " + " | ".join(_title(c[0]) for c in columns) + " |",
+        "|---|" + "---|" * len(columns),
+        "| test in | " + " | ".join(_title(c[1]) for c in columns) + " |",
+        "| feature | " + " | ".join(c[2] for c in columns) + " |",
+    ]
+    for a, b in claims:
+        vals = [format_paired(paired(cells[(a, *c)], cells[(b, *c)]), digits) for c in columns]
+        lines.append(f"| {a} − {b} | " + " | ".join(vals) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def band_differences(
+    rows: Iterable[Row],
+    strategies: Sequence[str],
+    *,
+    pairs: Sequence[tuple[str, str]],
+    more: str = "VV,VH",
+    less: str = "VH",
+    metric: str = "iou",
+    digits: int = 2,
+) -> str:
+    """Markdown table: what the extra band adds, ``IoU(more) - IoU(less)`` per seed,
+    one row per strategy, one column per (finetune, test) pair."""
+    cells = _cells(rows, metric)
+    lines = [
+        f"| {more} − {less} | " + " | ".join(_title(f) for f, _ in pairs) + " |",
+        "|---|" + "---|" * len(pairs),
+        "| test in | " + " | ".join(_title(t) for _, t in pairs) + " |",
+    ]
+    for s in strategies:
+        vals = [
+            format_paired(paired(cells[(s, f, t, more)], cells[(s, f, t, less)]), digits)
+            for f, t in pairs
+        ]
+        lines.append(f"| {s} | " + " | ".join(vals) + " |")
+    return "\n".join(lines) + "\n"
