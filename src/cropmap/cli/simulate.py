@@ -117,18 +117,7 @@ def simulate(
         defects=defects,
     )
     with removed_on_failure(out), progress(f"simulate {region}", unit="acquisitions") as tick:
-        path = simulate_scene(
-            cfg.region,
-            cfg.size,
-            cfg.year,
-            cfg.seed,
-            out,
-            looks=cfg.looks,
-            revisit_days=cfg.revisit_days,
-            defects=cfg.defects,
-            overwrite=overwrite,
-            progress=tick,
-        )
+        path = simulate_scene(**cfg.model_dump(), out_dir=out, overwrite=overwrite, progress=tick)
     n = len(list((path / "s1").glob("*.tif")))
     typer.echo(f"wrote {n} acquisitions, parcels.gpkg and scene.json to {path}")
     if stac:
