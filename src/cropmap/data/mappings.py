@@ -26,7 +26,7 @@ from cropmap.io.presets import YamlPresets
 __all__ = ["ClassMapping", "load_mapping", "mapping_preset_names", "normalize_class"]
 
 
-def normalize_class(value: Any) -> str | None:
+def normalize_class(value: object) -> str | None:
     """The matching key of a class code or name, or None for a missing class.
 
     Case, surrounding spaces and accents are ignored; integral numbers lose their

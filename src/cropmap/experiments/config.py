@@ -255,7 +255,7 @@ def load_config(path: str | Path) -> ExperimentConfig:
     return parse_config(data, source=source)
 
 
-def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
+def parse_config(data: object, source: str = "config") -> ExperimentConfig:
     """Validate a dict as :class:`ExperimentConfig`, raising :class:`ConfigError`."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")

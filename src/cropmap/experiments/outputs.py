@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -29,6 +29,9 @@ from cropmap.experiments.config import ExperimentConfig
 from cropmap.experiments.regions import RegionData
 from cropmap.experiments.source import early_season_table
 from cropmap.io.atomic import atomic_write_text
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: The strategies of the poster's maps figure, in its order.
 MAP_STRATEGIES = ("RF", "RI", "FT", "FT_E")
@@ -110,7 +113,7 @@ def _label_efficiency_plot(rows: Sequence[Mapping[str, Any]], path: Path) -> Pat
     return save_figure(label_efficiency_figure(rows), path) if rows else None
 
 
-def label_efficiency_figure(rows: Sequence[Mapping[str, Any]]) -> Any:
+def label_efficiency_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
     """IoU against the number of fine-tuning patches, one panel per test region.
 
     The x axis is logarithmic with one tick per budget, labelled with the patch count

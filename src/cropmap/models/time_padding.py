@@ -15,9 +15,12 @@ Works on torch tensors and numpy arrays of shape ``(B, T, C, H, W)`` (``time_dim
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 PADDINGS = ("tip", "zeros")
 
@@ -45,7 +48,19 @@ def tip_indices(k: int, n_steps: int) -> list[int]:
     return out
 
 
-def pad_time(x: Any, n_steps: int, mode: str = "tip", time_dim: int = 1) -> Any:
+@overload
+def pad_time(x: np.ndarray, n_steps: int, mode: str = ..., time_dim: int = ...) -> np.ndarray: ...
+
+
+@overload
+def pad_time(
+    x: torch.Tensor, n_steps: int, mode: str = ..., time_dim: int = ...
+) -> torch.Tensor: ...
+
+
+def pad_time(
+    x: np.ndarray | torch.Tensor, n_steps: int, mode: str = "tip", time_dim: int = 1
+) -> np.ndarray | torch.Tensor:
     """Pad the time axis of ``x`` to ``n_steps`` steps.
 
     Args:
@@ -67,18 +82,16 @@ def pad_time(x: Any, n_steps: int, mode: str = "tip", time_dim: int = 1) -> Any:
         raise ValueError(f"input has {k} time steps, more than the {n_steps} expected")
     if k == n_steps:
         return x
-    is_numpy = isinstance(x, np.ndarray)
-    if mode == "tip":
-        idx = tip_indices(k, n_steps)
-        if is_numpy:
-            return np.take(x, idx, axis=time_dim)
-        import torch
-
-        return torch.index_select(x, time_dim, torch.as_tensor(idx, device=x.device))
     shape = list(x.shape)
     shape[time_dim] = n_steps - k
-    if is_numpy:
+    if isinstance(x, np.ndarray):
+        if mode == "tip":
+            return np.take(x, tip_indices(k, n_steps), axis=time_dim)
         return np.concatenate([x, np.zeros(shape, dtype=x.dtype)], axis=time_dim)
     import torch
+
+    if mode == "tip":
+        idx = torch.as_tensor(tip_indices(k, n_steps), device=x.device)
+        return torch.index_select(x, time_dim, idx)
 
     return torch.cat([x, x.new_zeros(shape)], dim=time_dim)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from cropmap.data.access import open_store, select_bands
+from cropmap.data.store import PatchManifest, PatchStore
 from cropmap.errors import PatchStoreError
 from cropmap.models.random_forest import IGNORE, RandomForestBaseline, pixel_features
 from cropmap.models.registry import ModelMeta, save_model
@@ -18,7 +19,7 @@ from cropmap.models.registry import ModelMeta, save_model
 log = logging.getLogger(__name__)
 
 
-def meta_from_manifest(manifest: Any, bands: Sequence[str]) -> ModelMeta:
+def meta_from_manifest(manifest: PatchManifest, bands: Sequence[str]) -> ModelMeta:
     """Model metadata (bands, periods, calendar, norm, classes, target) from a store manifest."""
     norm = manifest.norm if isinstance(manifest.norm, dict) else manifest.norm.model_dump()
     norm = {k: {b: float(v[b]) for b in bands if b in v} for k, v in norm.items()}
@@ -34,7 +35,7 @@ def meta_from_manifest(manifest: Any, bands: Sequence[str]) -> ModelMeta:
 
 
 def collect_pixels(
-    store: Any,
+    store: PatchStore,
     split: str,
     bands: Sequence[str],
     *,

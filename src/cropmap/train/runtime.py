@@ -6,9 +6,15 @@ import contextlib
 import logging
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    import lightning.pytorch as L
+    from lightning.pytorch.callbacks import EarlyStopping
+
+    from cropmap.train.config import TrainConfig
 
 
 def cpu_has_bf16() -> bool:
@@ -26,7 +32,7 @@ def cpu_has_bf16() -> bool:
 CPU_DEFAULT_PRECISION = "32-true"
 
 
-def resolve_precision(cfg: Any) -> str:
+def resolve_precision(cfg: TrainConfig) -> str:
     """``cfg.precision``, or the default: bf16-mixed on CUDA, :data:`CPU_DEFAULT_PRECISION`.
 
     bf16 autocast keeps fp32 master weights (the optimizer steps in fp32); on CUDA
@@ -40,7 +46,7 @@ def resolve_precision(cfg: Any) -> str:
     return CPU_DEFAULT_PRECISION
 
 
-def use_channels_last(cfg: Any, precision: str) -> bool:
+def use_channels_last(cfg: TrainConfig, precision: str) -> bool:
     """``cfg.channels_last``, or by default: with mixed precision (autocast) only."""
     if cfg.channels_last is not None:
         return bool(cfg.channels_last)
@@ -82,7 +88,9 @@ def quiet_lightning() -> Iterator[None]:
                 lg.setLevel(level)
 
 
-def stop_reason(trainer: Any, stop_cb: Any, cfg: Any, elapsed_s: float) -> str:
+def stop_reason(
+    trainer: L.Trainer, stop_cb: EarlyStopping, cfg: TrainConfig, elapsed_s: float
+) -> str:
     """Why a fit ended: early stopping, the time budget or the epoch limit (one phrase)."""
     if getattr(stop_cb, "stopped_epoch", 0) > 0:
         return (

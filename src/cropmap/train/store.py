@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cropmap.data.access import open_store
+from cropmap.data.store import PatchStore
 from cropmap.errors import PatchStoreError
 from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
 from cropmap.train.forest_fit import meta_from_manifest
@@ -21,7 +22,7 @@ def default_stages(n_steps: int, per_stage: int = 2) -> list[list[int]]:
     return [list(range(i, min(i + per_stage, n_steps))) for i in range(0, n_steps, per_stage)]
 
 
-def unet_for_store(store: Any, bands: Sequence[str], **arch: Any) -> UNetConfig:
+def unet_for_store(store: PatchStore, bands: Sequence[str], **arch: Any) -> UNetConfig:
     """A :class:`UNetConfig` matching a store's periods, bands and classes.
 
     Stages come from the store's calendar (``stage`` of each period) when present, else
