@@ -26,6 +26,21 @@ def test_root_help_imports_no_heavy_library() -> None:
     assert "Conventions" in res.stdout and "--out" in res.stdout
 
 
+@pytest.mark.parametrize("command", ["train", "finetune"])
+def test_training_help_imports_neither_torch_nor_lightning(command: str) -> None:
+    """The option defaults come from pydantic configs (train/config.py), not the trainers."""
+    code = (
+        f"import sys; sys.argv = ['cropmap', {command!r}, '--help']\n"
+        "from cropmap.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted({'torch', 'lightning'} & {m.split('.')[0] for m in sys.modules}), "
+        "file=sys.stderr)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stderr.strip() == "[]", res.stderr
+    assert "--epochs" in res.stdout
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_help_has_an_example(command: str) -> None:
     from typer.testing import CliRunner

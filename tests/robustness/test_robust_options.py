@@ -172,7 +172,7 @@ def test_invalid_option_value_is_one_line_exit_2_and_writes_nothing(
         ("simulate", "cropmap.simulate.scene:SceneConfig", None),
         (
             "finetune",
-            "cropmap.transfer.finetune:FinetuneConfig",
+            "cropmap.train.config:FinetuneConfig",
             "cropmap.cli.experiment:FINETUNE_OPTIONS",
         ),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -16,6 +17,7 @@ from cropmap.cli.common import (
     parse_bands,
     pick_bands,
     removed_on_failure,
+    warn,
 )
 from cropmap.cli.options import (
     MINUTES,
@@ -98,9 +100,14 @@ def experiment(
             f"cropmap experiment needs {missing}; `cropmap experiment --template > my_study.yaml`"
             " writes a config to start from"
         )
+    from cropmap.errors import CropmapWarning
     from cropmap.experiments import run_experiment
 
-    cfg = load_config(config)  # bad config: fail before the heavy imports
+    with warnings.catch_warnings(record=True) as caught:  # e.g. a deprecated key: one line
+        warnings.simplefilter("always", CropmapWarning)
+        cfg = load_config(config)  # bad config: fail before the heavy imports
+    for w in caught:
+        warn(str(w.message))
     _quiet(verbose)
     _run_with_progress(lambda p: run_experiment(cfg, out, progress=p), out)
 
@@ -151,7 +158,7 @@ def _expansions() -> object:
 
 
 #: Fine-tuning's own training defaults (lr, epochs, batch, CBT off), the one source.
-FINETUNE_CONFIG = ConfigRef("cropmap.transfer.finetune", "FinetuneConfig")
+FINETUNE_CONFIG = ConfigRef("cropmap.train.config", "FinetuneConfig")
 #: FinetuneConfig field -> the ``finetune`` option that sets it.
 FINETUNE_OPTIONS = {"max_epochs": "--epochs", "lr": "--lr", "batch_size": "--batch-size"}
 

@@ -1,9 +1,10 @@
-"""Training settings (:class:`TrainConfig`): pydantic only, so reading the defaults
-(the CLI's option defaults, experiment configs) imports neither torch nor Lightning."""
+"""Training settings (:class:`TrainConfig`, and fine-tuning's defaults :class:`FinetuneConfig`):
+pydantic only, so reading the defaults (the CLI's option defaults, experiment configs)
+imports neither torch nor Lightning."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,3 +80,42 @@ class TrainConfig(BaseModel):
         "CBT's padded short batches train without their statistics reaching validation",
     )
     log_every_n_steps: int = Field(10, ge=1)
+
+
+class FinetuneConfig(TrainConfig):
+    """Training defaults of fine-tuning a pretrained model (``cropmap finetune``,
+    :func:`finetune` and the experiment runner's pretrained strategies read these).
+
+    They follow what the demo study measured (docs/transfer.md): lr 1e-3 wiped out the
+    pretrained solution in the first epoch, 1e-4 kept and improved it; with few batches
+    per epoch, chronological batches of 1-4 padded periods pulled batch norm's running
+    statistics away from full-season validation, so CBT is off and the pretrained
+    statistics stay fixed (``freeze_bn_stats``; ``recalibrate_bn`` re-estimates them
+    on full-season batches instead and lets CBT stay on).
+    """
+
+    max_epochs: int = Field(20, ge=1)
+    batch_size: int = Field(4, ge=1)
+    lr: float = Field(1e-4, gt=0)
+    patience: int = Field(5, ge=1, description="epochs without val IoU gain before stopping")
+    cbt: bool = Field(False, description="chronological batch training (steps 1..T cycle)")
+    freeze_bn_stats: bool = Field(
+        True, description="keep the pretrained batch-norm statistics fixed while fine-tuning"
+    )
+
+
+def train_config_for(train: Any, pretrained: bool) -> TrainConfig:
+    """The ``TrainConfig`` of a run: fields of ``train`` over the defaults of its kind.
+
+    Args:
+        train: ``TrainConfig``, a dict of its fields, or ``None``.
+        pretrained: the run starts from pretrained weights (:class:`FinetuneConfig`'s
+            defaults) or from random ones (:class:`TrainConfig`'s).
+    """
+    if isinstance(train, TrainConfig):
+        return train
+    kind = FinetuneConfig if pretrained else TrainConfig
+    fields = dict(train or {})
+    if pretrained and fields.get("recalibrate_bn") and "freeze_bn_stats" not in fields:
+        fields["freeze_bn_stats"] = False  # re-estimated before each validation instead
+    return kind(**fields)

@@ -1,5 +1,6 @@
 """Transfer learning: strategies (what starts pretrained, what trains) and band expansion."""
 
+from cropmap.train.config import FinetuneConfig
 from cropmap.transfer.band_expansion import (
     DEFAULT_METHOD,
     METHODS,
@@ -7,7 +8,7 @@ from cropmap.transfer.band_expansion import (
     expand_first_conv,
     expand_state_dict,
 )
-from cropmap.transfer.finetune import FinetuneConfig, FinetuneResult, PretrainedModel, finetune
+from cropmap.transfer.finetune import FinetuneResult, PretrainedModel, finetune
 from cropmap.transfer.strategies import (
     DEFAULT_STRATEGY,
     GROUPS,

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
 
 from cropmap.errors import ConfigError
-from cropmap.train.config import TrainConfig
+from cropmap.train.config import TrainConfig, train_config_for
 from cropmap.transfer.band_expansion import DEFAULT_METHOD, ExpansionConfig, expand_state_dict
 from cropmap.transfer.strategies import (
     DEFAULT_STRATEGY,
@@ -37,45 +36,6 @@ from cropmap.transfer.strategies import (
 )
 
 log = logging.getLogger(__name__)
-
-
-class FinetuneConfig(TrainConfig):
-    """Training defaults of fine-tuning a pretrained model (``cropmap finetune``,
-    :func:`finetune` and the experiment runner's pretrained strategies read these).
-
-    They follow what the demo study measured (docs/transfer.md): lr 1e-3 wiped out the
-    pretrained solution in the first epoch, 1e-4 kept and improved it; with few batches
-    per epoch, chronological batches of 1-4 padded periods pulled batch norm's running
-    statistics away from full-season validation, so CBT is off and the pretrained
-    statistics stay fixed (``freeze_bn_stats``; ``recalibrate_bn`` re-estimates them
-    on full-season batches instead and lets CBT stay on).
-    """
-
-    max_epochs: int = Field(20, ge=1)
-    batch_size: int = Field(4, ge=1)
-    lr: float = Field(1e-4, gt=0)
-    patience: int = Field(5, ge=1, description="epochs without val IoU gain before stopping")
-    cbt: bool = Field(False, description="chronological batch training (steps 1..T cycle)")
-    freeze_bn_stats: bool = Field(
-        True, description="keep the pretrained batch-norm statistics fixed while fine-tuning"
-    )
-
-
-def train_config_for(train: Any, pretrained: bool) -> TrainConfig:
-    """The ``TrainConfig`` of a run: fields of ``train`` over the defaults of its kind.
-
-    Args:
-        train: ``TrainConfig``, a dict of its fields, or ``None``.
-        pretrained: the run starts from pretrained weights (:class:`FinetuneConfig`'s
-            defaults) or from random ones (:class:`TrainConfig`'s).
-    """
-    if isinstance(train, TrainConfig):
-        return train
-    kind = FinetuneConfig if pretrained else TrainConfig
-    fields = dict(train or {})
-    if pretrained and fields.get("recalibrate_bn") and "freeze_bn_stats" not in fields:
-        fields["freeze_bn_stats"] = False  # re-estimated before each validation instead
-    return kind(**fields)
 
 
 @dataclass
