@@ -88,5 +88,9 @@ class SplitAdaptedWarning(CropmapWarning):
     """A split was adapted to the scene (e.g. a smaller spatial block) so none is empty."""
 
 
+class RenamedKeyWarning(CropmapWarning):
+    """A configuration key was given by its deprecated name (e.g. ``features``: ``bands``)."""
+
+
 class DroppedParcelsWarning(CropmapWarning):
     """Some parcels were repaired, skipped or fell outside the raster grid."""

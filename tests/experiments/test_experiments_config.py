@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cropmap.errors import ConfigError
+from cropmap.errors import ConfigError, RenamedKeyWarning
 from cropmap.experiments.config import (
     demo_config_path,
     load_config,
@@ -22,7 +22,7 @@ BASE = {
 def test_defaults():
     cfg = parse_config(BASE)
     assert cfg.strategies == ["RF", "RI", "FT", "FT_E"]
-    assert cfg.features == [["VH"], ["VV", "VH"]]
+    assert cfg.bands == [["VH"], ["VV", "VH"]]
     assert cfg.calendar_of("spain") == "spain-rice" and cfg.target_of("spain") == "rice"
 
 
@@ -31,7 +31,8 @@ def test_defaults():
     [
         ({"strategies": ["FT", "XX"]}, "unknown strategy 'XX'"),
         ({"transfers": [{"finetune": "peru", "test": ["spain"]}]}, "peru"),
-        ({"features": [["VH", "VH"]]}, "unique"),
+        ({"bands": [["VH", "VH"]]}, "unique"),
+        ({"bands": [["VH"]], "features": [["VV"]]}, "not both"),
         ({"bogus": 1}, "bogus"),
         ({"finetune_lr": 0}, "finetune_lr"),
         ({"regions": {"korea": {}, "spain": {}, "mars": {}}}, "mars"),
@@ -40,6 +41,39 @@ def test_defaults():
 def test_bad_configs(patch, match):
     with pytest.raises(ConfigError, match=match):
         parse_config({**BASE, **patch})
+
+
+def test_features_is_a_deprecated_alias_of_bands():
+    """``features`` (top level, pretrain, label_efficiency) and ``map_features`` still
+    read, as ``bands``/``map_bands``, with one warning per key naming the new name."""
+    old = {
+        **BASE,
+        "pretrain": {"region": "korea", "features": ["VV"]},
+        "features": [["VV", "VH"]],
+        "map_features": ["VV", "VH"],
+        "label_efficiency": {"finetune": "spain", "test": ["spain"], "features": ["VV"]},
+    }
+    with pytest.warns(RenamedKeyWarning) as caught:
+        cfg = parse_config(old)
+    messages = sorted(str(w.message) for w in caught)
+    assert messages == [
+        "experiment config key 'features' is deprecated; use 'bands'",
+    ] * 3 + ["experiment config key 'map_features' is deprecated; use 'map_bands'"]
+    assert cfg.bands == [["VV", "VH"]] and cfg.map_bands == ["VV", "VH"]
+    assert cfg.pretrain.bands == ["VV"]
+    assert cfg.label_efficiency is not None and cfg.label_efficiency.bands == ["VV"]
+    assert "features" not in cfg.model_dump()
+
+
+def test_presets_use_the_current_key_names():
+    import warnings
+
+    from cropmap.experiments.config import preset_names, preset_path
+
+    for path in [template_config_path(), *map(preset_path, preset_names())]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RenamedKeyWarning)
+            load_config(path)
 
 
 def test_load_errors(tmp_path):

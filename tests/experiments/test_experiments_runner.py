@@ -20,7 +20,7 @@ def test_plan_cells_counts(tiny_config):
             "label_efficiency": {
                 "finetune": "spain",
                 "test": ["spain"],
-                "features": ["VV", "VH"],
+                "bands": ["VV", "VH"],
                 "budgets": [1, "all"],
                 "strategies": ["RF", "FT"],
             },

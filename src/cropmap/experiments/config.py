@@ -1,19 +1,20 @@
-"""Experiment configuration: the matrix of regions, features, strategies, seeds, budgets.
+"""Experiment configuration: the matrix of regions, bands, strategies, seeds, budgets.
 
-An experiment pretrains one model (region + features), fine-tunes it in each
-fine-tuning region with each strategy, feature set and seed, and tests every
+An experiment pretrains one model (region + bands), fine-tunes it in each
+fine-tuning region with each strategy, band set and seed, and tests every
 fine-tuned model in the test regions paired with its fine-tuning region. A YAML file
 maps one-to-one onto :class:`ExperimentConfig`; see ``presets/demo.yaml``.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cropmap.errors import ConfigError
+from cropmap.errors import ConfigError, RenamedKeyWarning
 from cropmap.io.presets import YamlPresets
 from cropmap.transfer.band_expansion import ExpansionConfig
 
@@ -29,8 +30,32 @@ Budget = int | Literal["all"]
 DEFAULT_BUDGETS: tuple[Budget, ...] = (1, 2, 5, 10, 20, "all")
 
 
+#: Deprecated YAML keys -> the project-wide names that replace them (still read, with a
+#: one-line :class:`RenamedKeyWarning`).
+RENAMED_KEYS = {"features": "bands", "map_features": "map_bands"}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        """Read a deprecated key (``features``) as its new name (``bands``), warning once."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for old, new in RENAMED_KEYS.items():
+            if old in data and new in cls.model_fields:
+                if new in data:
+                    raise ValueError(f"give {new!r} or its deprecated alias {old!r}, not both")
+                warnings.warn(
+                    f"experiment config key {old!r} is deprecated; use {new!r}",
+                    RenamedKeyWarning,
+                    stacklevel=2,
+                )
+                data[new] = data.pop(old)
+        return data
 
 
 class RegionSpec(_Strict):
@@ -75,10 +100,10 @@ class RegionSpec(_Strict):
 
 
 class PretrainSpec(_Strict):
-    """The source model: region, features and training budget (``TrainConfig`` fields)."""
+    """The source model: region, bands and training budget (``TrainConfig`` fields)."""
 
     region: str
-    features: list[str] = Field(default_factory=lambda: ["VH"])
+    bands: list[str] = Field(default_factory=lambda: ["VH"])
     train: dict[str, Any] = Field(default_factory=dict)
     model: dict[str, Any] = Field(default_factory=dict)
     model_dir: Path | None = Field(
@@ -103,7 +128,7 @@ class LabelEfficiencySpec(_Strict):
 
     finetune: str
     test: list[str]
-    features: list[str] = Field(default_factory=lambda: ["VH"])
+    bands: list[str] = Field(default_factory=lambda: ["VH"])
     budgets: list[Budget] = Field(default_factory=lambda: list(DEFAULT_BUDGETS))
     strategies: list[str] = Field(default_factory=lambda: ["FT_E", "FT", "RI", "RF"])
 
@@ -124,7 +149,9 @@ class ExperimentConfig(_Strict):
         regions: region name -> data source.
         pretrain: source model specification.
         transfers: fine-tuning regions with their test regions.
-        features: feature sets, each a list of band names, e.g. ``[[VH], [VV, VH]]``.
+        bands: band sets, each a list of band names, e.g. ``[[VH], [VV, VH]]``
+            (``features``: the deprecated name of this key, and of ``pretrain.bands``,
+            ``label_efficiency.bands``; ``map_features`` of ``map_bands``).
         strategies: strategy names (``cropmap.transfer.STRATEGIES``).
         seeds: seeds; tables show mean +- std over them.
         train: ``TrainConfig`` fields for training in the fine-tuning region (every
@@ -137,7 +164,7 @@ class ExperimentConfig(_Strict):
         rf: ``RandomForestBaseline`` parameters.
         band_expansion: how VH-pretrained first layers take extra bands.
         label_efficiency: optional study of IoU against the number of training patches.
-        map_features: feature set shown in the maps figure (default: the first one).
+        map_bands: band set shown in the maps figure (default: the first one).
         evaluate_source: test the source model on its own region's test split (the
             ``SRC`` row: strategy SRC, fine-tune and test = the pretraining region).
         early_season: also test the source model on the first 1..T periods only (the
@@ -149,7 +176,7 @@ class ExperimentConfig(_Strict):
     regions: dict[str, RegionSpec]
     pretrain: PretrainSpec
     transfers: list[TransferSpec]
-    features: list[list[str]] = Field(default_factory=lambda: [["VH"], ["VV", "VH"]])
+    bands: list[list[str]] = Field(default_factory=lambda: [["VH"], ["VV", "VH"]])
     strategies: list[str] = Field(default_factory=lambda: ["RF", "RI", "FT", "FT_E"])
     seeds: list[int] = Field(default_factory=lambda: [0])
     train: dict[str, Any] = Field(default_factory=dict)
@@ -157,7 +184,7 @@ class ExperimentConfig(_Strict):
     rf: dict[str, Any] = Field(default_factory=dict)
     band_expansion: BandExpansionSpec = Field(default_factory=BandExpansionSpec)
     label_efficiency: LabelEfficiencySpec | None = None
-    map_features: list[str] | None = None
+    map_bands: list[str] | None = None
     evaluate_source: bool = True
     early_season: bool = False
 
@@ -193,9 +220,9 @@ class ExperimentConfig(_Strict):
                 raise ValueError(f"region {name!r}: s1_dir {spec.s1_dir} is not a folder")
             if spec.parcels is not None and not spec.parcels.is_file():
                 raise ValueError(f"region {name!r}: parcels file {spec.parcels} not found")
-        for feats in [*self.features, self.pretrain.features]:
-            if not feats or len(set(feats)) != len(feats):
-                raise ValueError(f"feature set {feats} must be non-empty and unique")
+        for bands in [*self.bands, self.pretrain.bands]:
+            if not bands or len(set(bands)) != len(bands):
+                raise ValueError(f"band set {bands} must be non-empty and unique")
         return self
 
     def region(self, name: str) -> RegionSpec:

@@ -40,10 +40,7 @@ CSV_COLUMNS = (*RESULT_COLUMNS[:6], "n_train_patches", *RESULT_COLUMNS[6:])
 
 def _columns(cfg: ExperimentConfig) -> list[tuple[str, str, str]]:
     return [
-        (t.finetune, test, ",".join(f))
-        for t in cfg.transfers
-        for test in t.test
-        for f in cfg.features
+        (t.finetune, test, ",".join(f)) for t in cfg.transfers for test in t.test for f in cfg.bands
     ]
 
 
@@ -79,7 +76,7 @@ def _map_rows(
     store = PatchStore(region.patches)
     x, y = store.read(pid)
     vh = x[:, [b.upper() for b in store.manifest.bands].index("VH")]
-    feats = cfg.map_features or cfg.features[0]
+    feats = cfg.map_bands or cfg.bands[0]
     out_rows = []
     for t in cfg.transfers:
         if test not in t.test:
@@ -258,7 +255,7 @@ def write_outputs(
     le_md, le_png = None, None
     le = cfg.label_efficiency
     if le is not None:
-        feats = ",".join(le.features)
+        feats = ",".join(le.bands)
         le_rows = [
             r
             for r in rows

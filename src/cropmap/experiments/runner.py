@@ -58,7 +58,7 @@ def plan_cells(cfg: ExperimentConfig) -> list[CellKey]:
     finetunes = list(dict.fromkeys(t.finetune for t in cfg.transfers))
     for seed in cfg.seeds:  # seed outermost: a stopped run has whole tables for early seeds
         for ft in finetunes:
-            for feats in cfg.features:
+            for feats in cfg.bands:
                 for strat in cfg.strategies:
                     keys.append(CellKey(ft, tuple(feats), strat, seed))
     le = cfg.label_efficiency
@@ -66,7 +66,7 @@ def plan_cells(cfg: ExperimentConfig) -> list[CellKey]:
         for budget in le.budgets:
             for strat in le.strategies:
                 for seed in cfg.seeds:
-                    keys.append(CellKey(le.finetune, tuple(le.features), strat, seed, budget))
+                    keys.append(CellKey(le.finetune, tuple(le.bands), strat, seed, budget))
     return list(dict.fromkeys(keys))
 
 
@@ -86,7 +86,7 @@ def pretrain_key(cfg: ExperimentConfig) -> str:
         {
             "train": p.train,
             "model": p.model,
-            "features": p.features,
+            "features": p.bands,  # the cache key keeps its old field name
             "data": region_fingerprint(cfg, p.region),
             **code_fields(),
         }
@@ -130,7 +130,7 @@ def _train_source(cfg: ExperimentConfig, region: RegionData, out_dir: Path, resu
     from cropmap.train import TrainConfig, train_model
 
     store = PatchStore(region.patches)
-    bands = list(cfg.pretrain.features)
+    bands = list(cfg.pretrain.bands)
     arch = {**cfg.pretrain.model, "in_channels": len(bands)}
     tcfg = TrainConfig(**{"progress": "none", **cfg.pretrain.train, "resume": resume})
     torch.manual_seed(tcfg.seed)
@@ -278,7 +278,7 @@ def run_experiment(
             "pretrain",
             0,
             1,
-            f"pretraining on {cfg.pretrain.region} ({','.join(cfg.pretrain.features)})",
+            f"pretraining on {cfg.pretrain.region} ({','.join(cfg.pretrain.bands)})",
         )
         pre = pretrain(cfg, regions[cfg.pretrain.region], out / "pretrained")
         note("pretrain", 1, 1, "pretrained model ready")

@@ -46,7 +46,7 @@ def source_record(
     from cropmap.models import load_model
     from cropmap.models.recurrent_unet import count_parameters
 
-    feats = list(cfg.pretrain.features)
+    feats = list(cfg.pretrain.bands)
     path = cells_dir / f"{SOURCE_STRATEGY}_{'-'.join(feats)}.json"
     key = digest({"pretrained": pre_key, "early_season": cfg.early_season})
     if path.is_file():
