@@ -10,15 +10,25 @@ documented size variables (README, "Trying the docs quickly"): this test sets
 
 A failure names the page, the line of the failing command, the command and the end of
 its output, so whoever edits a page can fix their own block.
+
+The pages are the slowest tests and mostly wait on single-threaded commands, so they
+start in the background as soon as collection ends (``tests/docs/conftest.py`` calls
+:func:`start_page_runs`) and run beside the rest of the suite; their tests are moved to
+the end of the session, where they collect the results.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -154,11 +164,14 @@ def _cpu_seconds(times_file: Path) -> float:
     return total
 
 
-def run_page(text: str, name: str, tmp: Path) -> str | None:
+def run_page(
+    text: str, name: str, tmp: Path, live: set[subprocess.Popen] | None = None
+) -> str | None:
     """Run a page's shell blocks in ``tmp/work``; ``None`` if all pass, else the failure.
 
     The failure names the page, the line of the failing command, its block and the
-    command as written, then the end of the shell's output.
+    command as written, then the end of the shell's output. ``live`` (if given) holds
+    the page's shell while it runs, so that :class:`PageRuns` can stop it.
     """
     script = tmp / "page.sh"
     script.write_text(page_script(text), encoding="utf-8")
@@ -175,23 +188,30 @@ def run_page(text: str, name: str, tmp: Path) -> str | None:
         "DOCS_FAILED": str(failed),
     }
     start = time.perf_counter()
+    proc = subprocess.Popen(
+        ["bash", str(script)],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # one process group: stopping the page stops its commands
+    )
+    if live is not None:
+        live.add(proc)
     try:
-        run = subprocess.run(
-            ["bash", str(script)],
-            cwd=work,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=PAGE_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else ""
+        stdout, _ = proc.communicate(timeout=PAGE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        out, _ = proc.communicate()
         return (
             f"{name}: its shell blocks took over {PAGE_TIMEOUT_S} s with {SMALL}; make the "
             f"slow commands take the size variables.\n{out[-2000:]}"
         )
+    finally:
+        if live is not None:
+            live.discard(proc)
+    run = subprocess.CompletedProcess(proc.args, proc.returncode, stdout)
     seconds = time.perf_counter() - start
     if run.returncode == 0:
         cpu = _cpu_seconds(Path(f"{failed}.times"))
@@ -211,33 +231,79 @@ def run_page(text: str, name: str, tmp: Path) -> str | None:
     )
 
 
-@pytest.fixture(scope="module")
-def page_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """Start the selected pages' runs (:data:`PARALLEL_PAGES` at a time): page -> future."""
-    selected = [
+def _stop(proc: subprocess.Popen) -> None:
+    """Kill a page's shell and every command it started (its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+#: name of the page-run tests (the conftest moves them to the end of the session)
+PAGE_TEST = "test_shell_blocks_run_top_to_bottom"
+PAGE_RUNS = pytest.StashKey["PageRuns"]()
+
+
+class PageRuns:
+    """The selected pages' runs, :data:`PARALLEL_PAGES` at a time, in the background.
+
+    Each page runs in a fresh folder under the system's temporary folder, removed when
+    the page passes (kept, and named in the failure, when it fails).
+    """
+
+    def __init__(self, pages: list[Path]) -> None:
+        self.pool = ThreadPoolExecutor(PARALLEL_PAGES, thread_name_prefix="docs-page")
+        self.live: set[subprocess.Popen] = set()
+        self.runs: dict[Path, Future[str | None]] = {}
+        self.closed = threading.Event()
+        longest_first = sorted(pages, key=lambda p: -len(p.read_text(encoding="utf-8")))
+        for page in longest_first:  # the longest pages finish last if started last
+            text = page.read_text(encoding="utf-8")
+            if any(b.lang in RUN for b in parse_blocks(text)):
+                self.runs[page] = self.pool.submit(self._run, page, text)
+
+    def _run(self, page: Path, text: str) -> str | None:
+        if self.closed.is_set():
+            return "the session ended before this page ran"
+        name = page.relative_to(ROOT).as_posix()
+        tmp = Path(tempfile.mkdtemp(prefix=f"cropmap-docs-{page.stem}-"))
+        failure = run_page(text, name, tmp, self.live)
+        if failure is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return None
+        return f"{failure}\n(the page's folder: {tmp / 'work'})"
+
+    def close(self) -> None:
+        """Stop what still runs (a session ended early, e.g. by ``-x``) and wait."""
+        self.closed.set()
+        for proc in list(self.live):
+            _stop(proc)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start_page_runs(session: pytest.Session) -> None:
+    """Start the selected page-run tests' pages (the conftest calls this after collection)."""
+    pages = [
         item.callspec.params["page"]
-        for item in request.session.items
-        if getattr(item, "originalname", "") == "test_shell_blocks_run_top_to_bottom"
+        for item in session.items
+        if getattr(item, "originalname", "") == PAGE_TEST
     ]
-    pool = ThreadPoolExecutor(PARALLEL_PAGES)
-    runs: dict[Path, Future[str | None]] = {}
-    for page in selected:
-        text = page.read_text(encoding="utf-8")
-        if any(b.lang in RUN for b in parse_blocks(text)):
-            name = page.relative_to(ROOT).as_posix()
-            tmp = tmp_path_factory.mktemp("docs-" + page.stem)
-            runs[page] = pool.submit(run_page, text, name, tmp)
-    yield runs
-    pool.shutdown(wait=True, cancel_futures=True)
+    if pages and PAGE_RUNS not in session.config.stash:
+        session.config.stash[PAGE_RUNS] = PageRuns(pages)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_shell_blocks_run_top_to_bottom(page: Path, page_runs) -> None:
+def test_shell_blocks_run_top_to_bottom(
+    page: Path, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """The page's shell blocks, in order, in one shell, in an empty folder of its own."""
-    if page not in page_runs:
+    text = page.read_text(encoding="utf-8")
+    if not any(b.lang in RUN for b in parse_blocks(text)):
         return  # a page without shell blocks has nothing to run (its fences are checked)
-    failure = page_runs[page].result()
+    runs = request.config.stash.get(PAGE_RUNS, None)
+    if runs is not None and page in runs.runs:
+        failure = runs.runs[page].result()
+    else:  # started without the conftest's hooks: run it here
+        failure = run_page(text, page.relative_to(ROOT).as_posix(), tmp_path)
     if failure:
         pytest.fail(failure, pytrace=False)
 
