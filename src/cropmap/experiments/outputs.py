@@ -55,7 +55,7 @@ def _findings_md(cfg: ExperimentConfig, rows: list[dict[str, Any]]) -> str:
             "(k/n) the seeds where A >= B.\n\n"
             + strategy_differences(rows, claims, columns=_columns(cfg))
         )
-    feats = [",".join(f) for f in cfg.features]
+    feats = [",".join(f) for f in cfg.bands]
     if "VH" in feats and "VV,VH" in feats:
         pairs = list(dict.fromkeys((f, t) for f, t, _ in _columns(cfg)))
         nets = [s for s in cfg.strategies if s != "ZS"]
