@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from cropmap.evaluate.findings import format_paired
 from cropmap.experiments.cells import CellKey
 from cropmap.experiments.runner import plan_cells, run_experiment
 
@@ -44,6 +45,9 @@ def test_two_cell_experiment_resumes(tiny_config, tmp_path):
     iou_table = (out / "results.md").read_text().split("## f1")[0]
     assert "| SRC |" not in iou_table  # korea -> korea is no column of the poster's table
     assert "source model" in (out / "results.md").read_text()
+    rf, fte = (next(r["iou"] for r in rows if r["strategy"] == s) for s in ("RF", "FT_E"))
+    findings = (out / "findings.md").read_text()
+    assert f"| FT_E − RF | {format_paired([fte - rf])} |" in findings  # seed-wise difference
     for r in rows:
         assert 0.0 <= r["iou"] <= 1.0 and r["train_seconds"] > 0 and r["trainable_params"] > 0
     ft_e = next(r for r in rows if r["strategy"] == "FT_E")
