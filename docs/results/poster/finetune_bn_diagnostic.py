@@ -12,7 +12,8 @@ RUN = Path(sys.argv[1])
 region = sys.argv[2] if len(sys.argv) > 2 else "france"
 variants = sys.argv[3].split(",") if len(sys.argv) > 3 else ["a", "b", "c", "d"]
 pre = PretrainedModel.load(RUN / "pretrained")
-store = PatchStore(RUN / "data" / region / "patches")
+patches = RUN / "data" / region / "patches"
+store = PatchStore(patches)
 base = {"progress": "none", "max_epochs": 15, "patience": 4, "lr": 1e-4, "batch_size": 4,
         "crop_size": 128, "cbt": False, "precision": "bf16-mixed", "max_time_s": 400}
 cap = {"france": 27, "netherlands": 36}.get(region)
@@ -24,10 +25,10 @@ for v in variants:
     if v in "cd":
         p = PretrainedModel(pre.state, pre.bands, dict(store.manifest.norm), pre.arch)
     t0 = time.time()
-    res = finetune(p, store.root if hasattr(store, "root") else RUN / "data" / region / "patches",
+    res = finetune(p, patches,
                    RUN / "diagnostic" / f"{region}_{v}", strategy="FT", bands=["VH"], train=train,
                    n_patches=cap or "all", seed=0, arch={"bn_momentum": 0.1})
-    ds = PatchDataset(RUN / "data" / region / "patches", "test", bands=["VH"], norm=res.meta.norm)
+    ds = PatchDataset(patches, "test", bands=["VH"], norm=res.meta.norm)
     m, _ = evaluate_unet(res.model, ds, list(res.meta.classes))
     vals = [round(h.get("val_iou") or 0, 3) for h in res.history]
     print(json.dumps({"region": region, "variant": v, "test_iou": round(float(m["iou"]), 4),
