@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from cropmap.evaluate.tables import Row, _title, mean_std
+from cropmap.evaluate.tables import Row, mean_std, region_title
 
 #: (better, worse) strategy pairs the poster claims, in the order the docs discuss them.
 POSTER_STRATEGY_CLAIMS: tuple[tuple[str, str], ...] = (
@@ -64,9 +64,9 @@ def strategy_differences(
     features) of the poster's table, each cell :func:`format_paired` of A - B."""
     cells = _cells(rows, metric)
     lines = [
-        "| claim | " + " | ".join(_title(c[0]) for c in columns) + " |",
+        "| claim | " + " | ".join(region_title(c[0]) for c in columns) + " |",
         "|---|" + "---|" * len(columns),
-        "| test in | " + " | ".join(_title(c[1]) for c in columns) + " |",
+        "| test in | " + " | ".join(region_title(c[1]) for c in columns) + " |",
         "| feature | " + " | ".join(c[2] for c in columns) + " |",
     ]
     for a, b in claims:
@@ -89,9 +89,9 @@ def band_differences(
     one row per strategy, one column per (finetune, test) pair."""
     cells = _cells(rows, metric)
     lines = [
-        f"| {more} − {less} | " + " | ".join(_title(f) for f, _ in pairs) + " |",
+        f"| {more} − {less} | " + " | ".join(region_title(f) for f, _ in pairs) + " |",
         "|---|" + "---|" * len(pairs),
-        "| test in | " + " | ".join(_title(t) for _, t in pairs) + " |",
+        "| test in | " + " | ".join(region_title(t) for _, t in pairs) + " |",
     ]
     for s in strategies:
         vals = [

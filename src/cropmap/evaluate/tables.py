@@ -52,7 +52,8 @@ def format_mean_std(values: Sequence[float], digits: int = 2) -> str:
     return f"{m:.{digits}f}" if n == 1 else f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
-def _title(region: str) -> str:
+def region_title(region: str) -> str:
+    """A region's name as table headers show it (``netherlands`` -> ``NL``)."""
     return "NL" if region == "netherlands" else region.capitalize()
 
 
@@ -93,9 +94,9 @@ def poster_table(
     strategies = list(strategies or strat_order)
     columns = list(columns or col_order)
     lines = [
-        "| fine-tune in | " + " | ".join(_title(c[0]) for c in columns) + " |",
+        "| fine-tune in | " + " | ".join(region_title(c[0]) for c in columns) + " |",
         "|---|" + "---|" * len(columns),
-        "| test in | " + " | ".join(_title(c[1]) for c in columns) + " |",
+        "| test in | " + " | ".join(region_title(c[1]) for c in columns) + " |",
         "| feature | " + " | ".join(c[2] for c in columns) + " |",
     ]
     for s in strategies:
@@ -123,7 +124,7 @@ def label_efficiency_table(rows: Iterable[Row], metric: str = "iou", *, digits: 
     ]
     for s, t in keys:
         vals = [format_mean_std(cells.get((s, t, b), []), digits) for b in budgets]
-        lines.append(f"| {s} | {_title(t)} | " + " | ".join(vals) + " |")
+        lines.append(f"| {s} | {region_title(t)} | " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
 
 
