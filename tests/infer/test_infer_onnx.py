@@ -12,7 +12,7 @@ import rasterio
 
 from cropmap.errors import ModelFileError
 from cropmap.infer.engines import get_engine
-from cropmap.infer.onnx import OnnxEngine, export_onnx
+from cropmap.infer.onnx import OnnxEngine, export_onnx, is_current_export
 from cropmap.infer.predict import predict_raster
 
 
@@ -62,3 +62,28 @@ def test_onnx_engine_refuses_missing_and_stale_files(
     (other / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelFileError, match="re-export"):
         OnnxEngine(other, onnx_path=onnx_file)
+
+
+def test_export_keeps_a_current_file_and_knows_a_stale_one(
+    model_dir: Path, onnx_file: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from cropmap.cli.main import app
+    from cropmap.models.registry import read_meta
+
+    assert is_current_export(onnx_file, read_meta(model_dir))
+    before = onnx_file.stat().st_mtime_ns
+    r = CliRunner().invoke(app, ["export", str(model_dir), "--out", str(onnx_file)])
+    assert r.exit_code == 0, r.output
+    assert "up to date" in r.output and "--force" in r.output
+    assert onnx_file.stat().st_mtime_ns == before  # not re-exported
+    other = tmp_path / "other"
+    shutil.copytree(model_dir, other)
+    meta = json.loads((other / "model.json").read_text())
+    meta["weights_sha256"] = "0" * 64  # other weights: the file is stale for them
+    (other / "model.json").write_text(json.dumps(meta))
+    assert not is_current_export(onnx_file, read_meta(other))
+    assert not is_current_export(tmp_path / "none.onnx", read_meta(model_dir))
+    (tmp_path / "junk.onnx").write_bytes(b"not onnx")
+    assert not is_current_export(tmp_path / "junk.onnx", read_meta(model_dir))

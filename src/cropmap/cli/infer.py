@@ -177,16 +177,30 @@ def export(
     window: int | None = api_option(
         EXPORT, "window", WINDOW, "--window", help="Window size of the traced example."
     ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Export again even when OUT already holds an fp32 export of these weights.",
+    ),
 ) -> None:
     """Export a model to ONNX (checked against torch within 1e-4) for --engine onnx.
+
+    An OUT that already holds an fp32 export of the same weights (SHA-256 in its
+    metadata) is kept, as `cropmap predict` would reuse it; --force exports anyway.
 
     Example: cropmap export runs/korea/model --out runs/korea/model/model.onnx
     """
     from cropmap.infer import export_onnx
+    from cropmap.infer.onnx import ONNX_FILE, is_current_export
+    from cropmap.models.registry import read_meta
 
     if onnx is not None:
         deprecated("export --onnx", "--out")
         out = out or onnx
+    target = out if out is not None else model / ONNX_FILE
+    if not force and is_current_export(target, read_meta(model)):
+        typer.echo(f"{target} is up to date (fp32 export of these weights; --force re-exports)")
+        return
     with progress("export"):
         path = export_onnx(model, out, **given(window=window))
     typer.echo(f"wrote {path} (max |onnx - torch| <= 1e-4 checked)")

@@ -205,6 +205,23 @@ class OnnxEngine:
         return np.asarray(self.session.run([OUTPUT_NAME], feed)[0])
 
 
+def is_current_export(path: str | os.PathLike, meta: ModelMeta) -> bool:
+    """``path`` is a cropmap fp32 ONNX export of the weights ``meta`` describes.
+
+    The weights' SHA-256 stored at export time is compared (quantized files and
+    unreadable ones are not current); the traced window does not matter, as the graph
+    takes any multiple of the model's scale.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        stored, precision = onnx_meta(path)
+    except ModelFileError:
+        return False
+    return precision == "fp32" and stored.weights_sha256 == meta.weights_sha256
+
+
 def ensure_export(model_dir: str | os.PathLike, meta: ModelMeta) -> Path:
     """The model's fp32 ONNX export, made on first use and reused while the weights match.
 
@@ -219,13 +236,8 @@ def ensure_export(model_dir: str | os.PathLike, meta: ModelMeta) -> Path:
         / f"{meta.weights_sha256[:16]}.onnx",
     ]
     for path in candidates:
-        if path.is_file():
-            try:
-                stored, precision = onnx_meta(path)
-            except ModelFileError:
-                continue
-            if precision == "fp32" and stored.weights_sha256 == meta.weights_sha256:
-                return path
+        if is_current_export(path, meta):
+            return path
     for path in candidates:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
