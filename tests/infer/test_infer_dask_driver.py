@@ -39,7 +39,7 @@ def test_dask_map_equals_single_process(model_dir: Path, composite: Path, tmp_pa
 
 
 def test_unreachable_scheduler_is_a_clear_error(
-    model_dir: Path, composite: Path, tmp_path: Path
+    model_dir: Path, composite: Path, tmp_path: Path, short_connect_timeout: float
 ) -> None:
     with pytest.raises(ConfigError, match="cannot reach Dask scheduler"):
         predict_raster(

@@ -18,7 +18,7 @@ def test_cache_is_given_in_mb_and_set_in_bytes():
         assert int(get_gdal_config("GDAL_CACHEMAX")) == 200_000 * 1024 * 1024
 
 
-def test_unreachable_scheduler_is_one_line():
+def test_unreachable_scheduler_is_one_line(short_connect_timeout):
     pytest.importorskip("distributed")
     with (
         pytest.raises(ConfigError, match=r"cannot reach Dask scheduler 'tcp://127.0.0.1:9'") as e,

@@ -107,7 +107,7 @@ def test_wrong_year_fails_without_touching_the_earlier_composite(s1_db, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.count.tif", "c.tif", "s1"]
 
 
-def test_unreachable_scheduler_is_one_clear_line(s1_db, tmp_path, composite):
+def test_unreachable_scheduler_is_one_clear_line(s1_db, tmp_path, composite, short_connect_timeout):
     folder, _ = s1_db
     with pytest.raises(ConfigError, match="cannot reach Dask scheduler") as err:
         composite(folder, tmp_path / "c.tif", scheduler="tcp://127.0.0.1:9")
