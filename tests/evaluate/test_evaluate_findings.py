@@ -8,6 +8,7 @@ from cropmap.evaluate.findings import (
     band_differences,
     format_paired,
     paired,
+    run_differences,
     strategy_differences,
 )
 
@@ -58,3 +59,16 @@ def test_strategy_differences_table():
 def test_band_differences_table():
     md = band_differences(_rows(), ["FT_E"], pairs=[("spain", "spain")])
     assert md.strip().splitlines()[-1] == "| FT_E | +0.03 ± 0.04 (2/2) |"
+
+
+def test_run_differences_pairs_two_runs_by_seed():
+    old = [_row("FT", "VH", 0, 0.60), _row("FT", "VH", 1, 0.65), _row("RF", "VH", 0, 0.8)]
+    new = [_row("FT", "VH", 0, 0.70), _row("FT", "VH", 1, 0.64), _row("FT", "VH", 2, 0.9)]
+    new.append(_row("FT", "VH", 0, 0.0, patches="2"))  # label-efficiency row: ignored
+    table = run_differences(new, old)
+    lines = table.splitlines()
+    assert lines[0] == "| new − old | Spain |" and lines[3] == "| feature | VH |"
+    # seed 2 has no old cell and RF no new one: FT over seeds 0, 1: +0.10 and -0.01
+    assert lines[4:] == ["| FT | +0.04 ± 0.08 (1/2) |"]
+    with pytest.raises(ValueError, match=r"share no cell of strategies \['RF'\]"):
+        run_differences(new, old, ["RF"])

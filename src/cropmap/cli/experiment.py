@@ -15,6 +15,7 @@ from cropmap.cli.common import (
     deprecated,
     features_alias,
     parse_bands,
+    parse_list,
     pick_bands,
     removed_on_failure,
     warn,
@@ -249,8 +250,56 @@ def finetune(
     )
 
 
+def _results_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of ``path`` (a results.csv, or the run folder holding one)."""
+    from cropmap.errors import ConfigError
+    from cropmap.evaluate.tables import read_csv_rows
+
+    csv_path = path / "results.csv" if path.is_dir() else path
+    if not csv_path.is_file():
+        raise ConfigError(f"{csv_path} not found: give a results.csv or a run folder with one")
+    rows = read_csv_rows(csv_path.read_text(encoding="utf-8"))
+    missing = {"strategy", "finetune", "test", "features", "seed"} - set(rows[0] if rows else {})
+    if missing:
+        raise ConfigError(f"{csv_path} is not a cropmap results.csv (no {sorted(missing)})")
+    return rows
+
+
+def compare(
+    new: Path = typer.Argument(..., help="The run with the change: results.csv or its folder."),
+    old: Path = typer.Argument(..., help="The run compared with: results.csv or its folder."),
+    strategies: str | None = typer.Option(
+        None, "--strategies", help="Comma-separated rows (default: those both runs have)."
+    ),
+    metric: str = checked(
+        choice("iou", "f1", "kappa", "oa"), "iou", "--metric", help="iou, f1, kappa or oa."
+    ),
+) -> None:
+    """What a second run of a study changes: the paired seed-wise difference NEW − OLD.
+
+    For two runs that differ in one setting (same data, seeds and source model), e.g. the
+    poster preset and docs/results/poster/recalibrate_bn.yaml. Each cell: mean ± std over
+    the seeds both runs have of metric(NEW) − metric(OLD), then (k/n) the seeds where
+    NEW >= OLD.
+
+    Example: cropmap compare runs/poster_bn runs/poster --strategies FT,FT_E
+    """
+    from cropmap.errors import ConfigError
+    from cropmap.evaluate.findings import run_differences
+
+    new_rows, old_rows = _results_rows(new), _results_rows(old)
+    try:
+        table = run_differences(
+            new_rows, old_rows, parse_list(strategies, "--strategies"), metric=metric
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{new} vs {old}: {exc}") from None
+    typer.echo(table, nl=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
     app.command("finetune")(finetune)
     app.command("experiment")(experiment)
+    app.command("compare")(compare)
     app.command("demo")(demo)

@@ -100,3 +100,45 @@ def band_differences(
         ]
         lines.append(f"| {s} | " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
+
+
+def run_differences(
+    new: Iterable[Row],
+    old: Iterable[Row],
+    strategies: Sequence[str] | None = None,
+    *,
+    metric: str = "iou",
+    digits: int = 2,
+) -> str:
+    """Markdown table: what a second run changes, ``metric(new) - metric(old)`` paired by
+    seed, one row per strategy, one column per (finetune, test, features) both runs have.
+
+    For two runs of the same study that differ in one recipe setting (same data, seeds
+    and source model), so each pair shares everything but that setting.
+
+    Args:
+        new, old: result rows of the two runs (``results.csv``).
+        strategies: rows (default: the strategies both runs have, in ``new``'s order).
+        metric: ``iou``, ``f1``, ``kappa`` or ``oa``.
+        digits: decimals.
+    """
+    a, b = _cells(new, metric), _cells(old, metric)
+    shared = [k for k in a if k in b]
+    if strategies is None:
+        strategies = list(dict.fromkeys(k[0] for k in shared))
+    columns = list(dict.fromkeys(k[1:] for k in shared if k[0] in strategies))
+    if not columns:
+        raise ValueError(
+            f"the two runs share no cell of strategies {list(strategies)} "
+            "(same strategy, finetune, test and features)"
+        )
+    lines = [
+        "| new − old | " + " | ".join(region_title(c[0]) for c in columns) + " |",
+        "|---|" + "---|" * len(columns),
+        "| test in | " + " | ".join(region_title(c[1]) for c in columns) + " |",
+        "| feature | " + " | ".join(c[2] for c in columns) + " |",
+    ]
+    for s in strategies:
+        vals = [format_paired(paired(a[(s, *c)], b[(s, *c)]), digits) for c in columns]
+        lines.append(f"| {s} | " + " | ".join(vals) + " |")
+    return "\n".join(lines) + "\n"
