@@ -61,6 +61,28 @@ def test_poster_layout():
     assert len(lines) == 6
 
 
+def test_poster_layout_beside_the_posters_values():
+    from cropmap.evaluate.poster import POSTER_IOU
+
+    rows = [dict(r, strategy="ZS") if r["strategy"] == "RF" else r for r in _rows()]
+    rows += [dict(r, strategy="RF") for r in _rows() if r["strategy"] == "RF"]
+    md = poster_table(rows, strategies=["RF", "FT_E", "ZS"], reference=POSTER_IOU)
+    lines = md.strip().splitlines()
+    assert lines[4] == "| RF | 0.85 ± 0.07 / 0.87 | 0.85 ± 0.07 / 0.63 |"
+    assert lines[5].endswith("/ 0.90 | 0.65 ± 0.07 / 0.63 |")
+    assert lines[6] == "| ZS | 0.85 ± 0.07 | 0.85 ± 0.07 |"  # not in the poster: ours alone
+
+
+def test_poster_values_and_the_rf_calibration_targets_agree():
+    from cropmap.evaluate.difficulty import POSTER_RF
+    from cropmap.evaluate.poster import POSTER_COLUMNS, POSTER_IOU
+
+    assert len(POSTER_COLUMNS) == 10 and len(POSTER_IOU) == 40
+    assert POSTER_IOU[("FT_E", "netherlands", "netherlands", "VV,VH")] == 0.54
+    assert POSTER_IOU[("RI", "netherlands", "netherlands", "VV,VH")] == 0.0
+    assert POSTER_RF[("france", "spain")] == (0.77, 0.78)
+
+
 def test_label_efficiency_table_orders_budgets():
     rows = [dict(r, patches=p) for r, p in zip(_rows()[:3], ["all", "10", "2"], strict=True)]
     md = label_efficiency_table(rows)

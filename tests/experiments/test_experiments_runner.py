@@ -55,6 +55,8 @@ def test_two_cell_experiment_resumes(tiny_config, tmp_path):
     assert rec["trainable_params"] < rec["total_params"]  # decoder frozen
     md = (out / "results.md").read_text()
     assert "| test in | Spain |" in md and f"{ft_e['iou']:.2f}" in md
+    against = md.split("## against the poster")[1].split("##")[0]  # Spain VV,VH: RF .90
+    assert f"| RF | {rf:.2f} / 0.90 |" in against and f"| FT_E | {fte:.2f} / 0.90 |" in against
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "torch" in html
     with np.load(out / "cells" / "spain_VV-VH_RF_s0_all.npz") as z:

@@ -33,6 +33,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from cropmap.errors import ConfigError
+from cropmap.evaluate.poster import POSTER_IOU
 from cropmap.io.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,8 @@ CELLS: tuple[tuple[str, str], ...] = (
 FEATURES: tuple[tuple[str, ...], ...] = (("VH",), ("VV", "VH"))
 #: The poster's RF row (IoU of the target class): cell -> (VH, VV+VH).
 POSTER_RF: dict[tuple[str, str], tuple[float, float]] = {
-    ("spain", "spain"): (0.87, 0.90),
-    ("spain", "france"): (0.63, 0.66),
-    ("france", "france"): (0.76, 0.84),
-    ("france", "spain"): (0.77, 0.78),
-    ("netherlands", "netherlands"): (0.26, 0.40),
+    (ft, te): (POSTER_IOU[("RF", ft, te, "VH")], POSTER_IOU[("RF", ft, te, "VV,VH")])
+    for ft, te in CELLS
 }
 #: Scene sides (pixels) of the ``poster`` experiment preset.
 POSTER_SIZES: dict[str, int] = {"korea": 2560, "spain": 1536, "france": 2048, "netherlands": 2560}

@@ -64,6 +64,7 @@ def poster_table(
     strategies: Sequence[str] | None = None,
     columns: Sequence[tuple[str, str, str]] | None = None,
     digits: int = 2,
+    reference: Mapping[tuple[str, str, str, str], float] | None = None,
 ) -> str:
     """Markdown table in the poster's layout.
 
@@ -74,6 +75,9 @@ def poster_table(
         strategies: row order (default: order of first appearance).
         columns: (finetune, test, features) column order (default: first appearance).
         digits: decimals.
+        reference: values to show after each cell as ``ours / theirs`` (e.g.
+            :data:`cropmap.evaluate.poster.POSTER_IOU`), keyed by (strategy, finetune,
+            test, features); cells without a reference value show ours alone.
 
     Returns:
         A markdown table: header rows "fine-tune in", "test in", "feature", then one
@@ -101,6 +105,11 @@ def poster_table(
     ]
     for s in strategies:
         vals = [format_mean_std(cells.get((s, *c), []), digits) for c in columns]
+        if reference is not None:
+            vals = [
+                f"{v} / {reference[(s, *c)]:.{digits}f}" if (s, *c) in reference else v
+                for v, c in zip(vals, columns, strict=True)
+            ]
         lines.append(f"| {s} | " + " | ".join(vals) + " |")
     return "\n".join(lines) + "\n"
 

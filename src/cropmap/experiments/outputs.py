@@ -16,6 +16,7 @@ from cropmap.evaluate.findings import (
     strategy_differences,
 )
 from cropmap.evaluate.maps import MapRow, maps_figure, save_figure
+from cropmap.evaluate.poster import POSTER_COLUMNS, POSTER_IOU
 from cropmap.evaluate.report import Section, write_report
 from cropmap.evaluate.tables import (
     RESULT_COLUMNS,
@@ -236,6 +237,13 @@ def write_outputs(
     timing_md = _timing_table(rows)
     seeds = f"{len(cfg.seeds)} seed(s): {cfg.seeds}"
     md = [f"# {cfg.name}: IoU of the target class ({seeds}; mean ± std)\n", metrics_md["iou"]]
+    if set(_columns(cfg)) & set(POSTER_COLUMNS):
+        md += [
+            "\n## against the poster (real Sentinel-1): this run / the poster's IoU\n",
+            poster_table(
+                main, strategies=cfg.strategies, columns=_columns(cfg), reference=POSTER_IOU
+            ),
+        ]
     for m in ("f1", "kappa", "oa"):
         md += [f"\n## {m}\n", metrics_md[m]]
     findings_md = _findings_md(cfg, main)
