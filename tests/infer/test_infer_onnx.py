@@ -12,13 +12,17 @@ import rasterio
 
 from cropmap.errors import ModelFileError
 from cropmap.infer.engines import get_engine
-from cropmap.infer.onnx import OnnxEngine, export_onnx, is_current_export
+from cropmap.infer.onnx import OnnxEngine, ensure_export, is_current_export
 from cropmap.infer.predict import predict_raster
 
 
 @pytest.fixture(scope="module")
-def onnx_file(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return export_onnx(model_dir, tmp_path_factory.mktemp("onnx") / "m.onnx", window=64)
+def onnx_file(model_dir: Path) -> Path:
+    """The session model's export, the one `predict`'s onnx engine makes and reuses (one
+    export per session instead of two: it is the slowest step of these tests)."""
+    from cropmap.models.registry import read_meta
+
+    return ensure_export(model_dir, read_meta(model_dir))
 
 
 @pytest.mark.slow
