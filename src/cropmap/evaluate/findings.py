@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from cropmap.evaluate.tables import Row, mean_std, region_title
+from cropmap.evaluate.tables import Row, column_header, mean_std, region_title
 
 #: (better, worse) strategy pairs the poster claims, in the order the docs discuss them.
 POSTER_STRATEGY_CLAIMS: tuple[tuple[str, str], ...] = (
@@ -63,12 +63,7 @@ def strategy_differences(
     """Markdown table: one row per claim ``A >= B``, one column per (finetune, test,
     features) of the poster's table, each cell :func:`format_paired` of A - B."""
     cells = _cells(rows, metric)
-    lines = [
-        "| claim | " + " | ".join(region_title(c[0]) for c in columns) + " |",
-        "|---|" + "---|" * len(columns),
-        "| test in | " + " | ".join(region_title(c[1]) for c in columns) + " |",
-        "| feature | " + " | ".join(c[2] for c in columns) + " |",
-    ]
+    lines = column_header(columns, "claim")
     for a, b in claims:
         vals = [format_paired(paired(cells[(a, *c)], cells[(b, *c)]), digits) for c in columns]
         lines.append(f"| {a} − {b} | " + " | ".join(vals) + " |")
@@ -132,12 +127,7 @@ def run_differences(
             f"the two runs share no cell of strategies {list(strategies)} "
             "(same strategy, finetune, test and features)"
         )
-    lines = [
-        "| new − old | " + " | ".join(region_title(c[0]) for c in columns) + " |",
-        "|---|" + "---|" * len(columns),
-        "| test in | " + " | ".join(region_title(c[1]) for c in columns) + " |",
-        "| feature | " + " | ".join(c[2] for c in columns) + " |",
-    ]
+    lines = column_header(columns, "new − old")
     for s in strategies:
         vals = [format_paired(paired(a[(s, *c)], b[(s, *c)]), digits) for c in columns]
         lines.append(f"| {s} | " + " | ".join(vals) + " |")

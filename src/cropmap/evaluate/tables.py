@@ -57,6 +57,20 @@ def region_title(region: str) -> str:
     return "NL" if region == "netherlands" else region.capitalize()
 
 
+def column_header(
+    columns: Sequence[tuple[str, str, str]], corner: str = "fine-tune in"
+) -> list[str]:
+    """The poster's four header lines (fine-tune region, rule, test region, features) of
+    a markdown table with one column per (finetune, test, features); ``corner`` is the
+    first cell."""
+    return [
+        f"| {corner} | " + " | ".join(region_title(c[0]) for c in columns) + " |",
+        "|---|" + "---|" * len(columns),
+        "| test in | " + " | ".join(region_title(c[1]) for c in columns) + " |",
+        "| feature | " + " | ".join(c[2] for c in columns) + " |",
+    ]
+
+
 def poster_table(
     rows: Iterable[Row],
     metric: str = "iou",
@@ -97,12 +111,7 @@ def poster_table(
             col_order.append(col)
     strategies = list(strategies or strat_order)
     columns = list(columns or col_order)
-    lines = [
-        "| fine-tune in | " + " | ".join(region_title(c[0]) for c in columns) + " |",
-        "|---|" + "---|" * len(columns),
-        "| test in | " + " | ".join(region_title(c[1]) for c in columns) + " |",
-        "| feature | " + " | ".join(c[2] for c in columns) + " |",
-    ]
+    lines = column_header(columns)
     for s in strategies:
         vals = [format_mean_std(cells.get((s, *c), []), digits) for c in columns]
         if reference is not None:
