@@ -256,8 +256,11 @@ def write_outputs(
         md += ["\n## source model\n", src_md]
     atomic_write_text(out / "results.md", "\n".join(md))
     if source and source.get("early_season"):
-        lines = ["n_periods,period,iou"]
-        lines += [f"{r['n_periods']},{r['period']},{r['iou']:.4f}" for r in source["early_season"]]
+        lines = ["n_periods,period,iou,iou_bn"]
+        lines += [
+            f"{r['n_periods']},{r['period']},{r['iou']:.4f},{r.get('iou_bn', float('nan')):.4f}"
+            for r in source["early_season"]
+        ]
         atomic_write_text(out / "early_season.csv", "\n".join(lines) + "\n")
 
     le_md, le_png = None, None
