@@ -33,19 +33,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from cropmap.errors import ConfigError
-from cropmap.evaluate.poster import POSTER_IOU
+from cropmap.evaluate.poster import POSTER_COLUMNS, POSTER_IOU
 from cropmap.io.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
 #: The poster's ten RF cells (fine-tune region, test region) in its column order.
-CELLS: tuple[tuple[str, str], ...] = (
-    ("spain", "spain"),
-    ("spain", "france"),
-    ("france", "france"),
-    ("france", "spain"),
-    ("netherlands", "netherlands"),
-)
+CELLS: tuple[tuple[str, str], ...] = tuple(dict.fromkeys((ft, te) for ft, te, _ in POSTER_COLUMNS))
 #: Feature sets of the poster's columns.
 FEATURES: tuple[tuple[str, ...], ...] = (("VH",), ("VV", "VH"))
 #: The poster's RF row (IoU of the target class): cell -> (VH, VV+VH).
