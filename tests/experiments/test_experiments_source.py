@@ -6,7 +6,11 @@ import copy
 
 import torch
 
-from cropmap.experiments.source import early_season_batchnorm, early_season_table
+from cropmap.experiments.source import (
+    early_season_batchnorm,
+    early_season_table,
+    first_batches,
+)
 from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
 from cropmap.models.time_padding import pad_time
 from cropmap.train.module import recalibrate_batchnorm
@@ -28,18 +32,22 @@ def test_early_season_batchnorm_estimates_on_padded_first_periods():
     x = torch.randn(12, 8, 1, 16, 16)
     x[:, 4:] += 3.0  # late periods look different: k=2 must not see them
     data = torch.utils.data.TensorDataset(x, torch.zeros(12, 16, 16, dtype=torch.long))
+    batches = first_batches(data, 2)
+    assert [b[0].shape[0] for b in batches] == [4, 4]
     before = _bn_means(model)
 
-    adapted = early_season_batchnorm(model, data, 2, "tip", n_batches=2)
+    adapted = early_season_batchnorm(model, batches, 2, "tip")
 
     assert all(torch.equal(a, b) for a, b in zip(_bn_means(model), before, strict=True))
     manual = copy.deepcopy(model)
-    for p in manual.parameters():
-        p.requires_grad_(True)
-    recalibrate_batchnorm(manual, [(pad_time(x[i : i + 4, :2], 8, "tip"), None) for i in (0, 4)])
+    recalibrate_batchnorm(
+        manual,
+        [(pad_time(x[i : i + 4, :2], 8, "tip"), None) for i in (0, 4)],
+        trainable_only=False,
+    )
     got, want = _bn_means(adapted), _bn_means(manual)
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(got, want, strict=True))
-    full = _bn_means(early_season_batchnorm(model, data, 8, "tip", n_batches=2))
+    full = _bn_means(early_season_batchnorm(model, batches, 8, "tip"))
     assert not torch.allclose(got[0], full[0])  # the late periods changed the statistics
     assert not adapted.training
 

@@ -35,30 +35,29 @@ SOURCE_STRATEGY = "SRC"
 EARLY_BN_BATCHES = 4
 
 
-def early_season_batchnorm(
-    model: Any, train: Any, k: int, padding: str, n_batches: int = EARLY_BN_BATCHES
-) -> Any:
+def early_season_batchnorm(model: Any, batches: list[tuple[Any, Any]], k: int, padding: str) -> Any:
     """A copy of ``model`` whose batch-norm statistics are re-estimated on the first ``k``
-    periods of ``n_batches`` batches of ``train`` (padded to the full length with
-    ``padding`` as the model pads its input; labels unused)."""
+    periods of ``batches`` (full-season ``(x, y)`` pairs, ``x`` ``(B, T, C, H, W)``),
+    padded back to ``T`` with ``padding`` as the model pads its input; labels unused."""
     import copy
-
-    import torch
 
     from cropmap.models.time_padding import pad_time
     from cropmap.train.module import recalibrate_batchnorm
 
     adapted = copy.deepcopy(model)
-    for p in adapted.parameters():
-        p.requires_grad_(True)  # every batch norm is re-estimated
-    loader = torch.utils.data.DataLoader(train, batch_size=4, shuffle=False)
-    batches: list[tuple[Any, Any]] = []
-    for x, y in loader:
-        if len(batches) == n_batches:
-            break
-        batches.append((pad_time(x[:, :k], x.shape[1], padding), y))
-    recalibrate_batchnorm(adapted, batches)
+    padded = [(pad_time(x[:, :k], x.shape[1], padding), y) for x, y in batches]
+    recalibrate_batchnorm(adapted, padded, trainable_only=False)
     return adapted.eval()
+
+
+def first_batches(dataset: Any, n: int = EARLY_BN_BATCHES) -> list[tuple[Any, Any]]:
+    """The first ``n`` batches of 4 patches of ``dataset``, in order, read once."""
+    import itertools
+
+    import torch
+
+    loader = torch.utils.data.DataLoader(dataset, batch_size=4, shuffle=False)
+    return list(itertools.islice(loader, n))
 
 
 def source_record(
@@ -96,9 +95,10 @@ def source_record(
     early: list[dict[str, Any]] = []
     if cfg.early_season:
         train = PatchDataset(region.patches, "train", bands=list(meta.bands), norm=meta.norm)
+        batches = first_batches(train)
         for k in range(1, len(meta.periods) + 1):
             m, _ = evaluate_unet(model, ds, list(meta.classes), n_periods=k)
-            adapted = early_season_batchnorm(model, train, k, meta.time_padding)
+            adapted = early_season_batchnorm(model, batches, k, meta.time_padding)
             m_bn, _ = evaluate_unet(adapted, ds, list(meta.classes), n_periods=k)
             early.append(
                 {

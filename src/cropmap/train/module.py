@@ -96,14 +96,19 @@ def param_groups(
 
 
 def recalibrate_batchnorm(
-    model: nn.Module, batches: Iterable[Any], device: torch.device | str = "cpu"
+    model: nn.Module,
+    batches: Iterable[Any],
+    device: torch.device | str = "cpu",
+    *,
+    trainable_only: bool = True,
 ) -> int:
     """Re-estimate the running statistics of every trainable batch norm of ``model``.
 
     Each such layer's statistics are reset and recomputed as the plain average over
     ``batches`` (``(x, y)`` pairs, ``x`` ``(B, T, C, H, W)``), with dropout off and no
     gradient. Batch norms whose parameters are all frozen keep their statistics (a
-    frozen group computes what it computed when pretrained). Module modes are restored.
+    frozen group computes what it computed when pretrained), unless ``trainable_only``
+    is False: then every batch norm is re-estimated. Module modes are restored.
 
     Returns:
         The number of batch-norm layers re-estimated.
@@ -112,7 +117,7 @@ def recalibrate_batchnorm(
         m
         for m in model.modules()
         if isinstance(m, nn.modules.batchnorm._BatchNorm)
-        and any(p.requires_grad for p in m.parameters(recurse=False))
+        and (not trainable_only or any(p.requires_grad for p in m.parameters(recurse=False)))
     ]
     if not bns:
         return 0
