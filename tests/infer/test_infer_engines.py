@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import rasterio
 
 from cropmap.errors import ConfigError
 from cropmap.infer.engines import PRECISIONS, check_precision, get_engine
@@ -58,3 +59,35 @@ def test_default_precision_follows_the_measurement() -> None:
     assert default_precision("onnx", INT8_MIN_PIXELS - 1) == "fp32"  # quantizing costs more
     assert default_precision("torch") in {"bf16", "fp32"}
     assert default_precision("my-engine") == "fp32"
+
+
+def test_auto_engine_exports_only_where_it_pays(monkeypatch) -> None:
+    import torch
+
+    from cropmap.infer.engines import ONNX_MIN_PIXELS, choose_engine
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    small, large = ONNX_MIN_PIXELS - 1, ONNX_MIN_PIXELS
+    assert choose_engine("auto", small, has_export=lambda: False) == "torch"
+    assert choose_engine("auto", small, has_export=lambda: True) == "onnx"  # export exists
+    assert choose_engine("auto", large, has_export=lambda: False) == "onnx"  # pays back
+    assert choose_engine("auto", small, has_export=lambda: False, onnx_path="m.onnx") == "onnx"
+    assert choose_engine("auto", large, has_export=lambda: True, precision="bf16") == "torch"
+    assert choose_engine("auto", small, has_export=lambda: False, precision="int8") == "onnx"
+    assert choose_engine("auto", small, has_export=lambda: False, precision="fp32") == "torch"
+    assert choose_engine("torch", large, has_export=lambda: True) == "torch"  # as asked
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert choose_engine("auto", large, has_export=lambda: True) == "torch"  # GPU
+    with pytest.raises(ConfigError, match="valid: auto, torch, onnx"):
+        choose_engine("tensorrt", small, has_export=lambda: False)
+
+
+def test_small_map_runs_torch_without_exporting(
+    make_model_dir, composite: Path, tmp_path: Path
+) -> None:
+    """The default engine on a small map: torch, and no ONNX file is made."""
+    mdir = make_model_dir(tmp_path / "model", seed=3)
+    out = predict_raster(mdir, composite, tmp_path / "m.tif", window=128, threads=1)
+    with rasterio.open(out) as ds:
+        assert ds.tags()["ENGINE"] == "torch"
+    assert not (mdir / "model.onnx").exists()

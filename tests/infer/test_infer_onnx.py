@@ -17,18 +17,19 @@ from cropmap.infer.predict import predict_raster
 
 
 @pytest.fixture(scope="module")
-def onnx_file(model_dir: Path) -> Path:
-    """The session model's export, the one `predict`'s onnx engine makes and reuses (one
-    export per session instead of two: it is the slowest step of these tests)."""
+def onnx_file(trained_model_dir: Path) -> Path:
+    """The trained model's export, the one `predict`'s onnx engine makes and reuses: the
+    precision test runs onnx on the same model, so the session exports once (an export
+    is the slowest step of these tests)."""
     from cropmap.models.registry import read_meta
 
-    return ensure_export(model_dir, read_meta(model_dir))
+    return ensure_export(trained_model_dir, read_meta(trained_model_dir))
 
 
 @pytest.mark.slow
-def test_onnx_logits_match_torch(model_dir: Path, onnx_file: Path) -> None:
-    torch_engine = get_engine("torch", model_dir)
-    onnx_engine = OnnxEngine(model_dir, onnx_path=onnx_file, threads=1)
+def test_onnx_logits_match_torch(trained_model_dir: Path, onnx_file: Path) -> None:
+    torch_engine = get_engine("torch", trained_model_dir)
+    onnx_engine = OnnxEngine(trained_model_dir, onnx_path=onnx_file, threads=1)
     rng = np.random.default_rng(0)
     for shape in [(1, 8, 2, 64, 64), (3, 8, 2, 96, 128)]:  # batch and size are dynamic
         x = rng.normal(size=shape).astype(np.float32)
@@ -40,12 +41,12 @@ def test_onnx_logits_match_torch(model_dir: Path, onnx_file: Path) -> None:
 
 @pytest.mark.slow
 def test_onnx_map_matches_torch_map(
-    model_dir: Path, composite: Path, onnx_file: Path, tmp_path: Path
+    trained_model_dir: Path, composite: Path, onnx_file: Path, tmp_path: Path
 ) -> None:
     kw = {"window": 128, "overlap": 32, "threads": 1, "precision": "fp32"}
-    a = predict_raster(model_dir, composite, tmp_path / "t.tif", engine="torch", **kw)
+    a = predict_raster(trained_model_dir, composite, tmp_path / "t.tif", engine="torch", **kw)
     b = predict_raster(
-        model_dir, composite, tmp_path / "o.tif", engine="onnx", onnx_path=onnx_file, **kw
+        trained_model_dir, composite, tmp_path / "o.tif", engine="onnx", onnx_path=onnx_file, **kw
     )
     with rasterio.open(a) as da, rasterio.open(b) as db:
         x, y = da.read(), db.read()
@@ -55,12 +56,12 @@ def test_onnx_map_matches_torch_map(
 
 
 def test_onnx_engine_refuses_missing_and_stale_files(
-    model_dir: Path, onnx_file: Path, tmp_path: Path
+    trained_model_dir: Path, onnx_file: Path, tmp_path: Path
 ) -> None:
     with pytest.raises(ModelFileError, match="cropmap export"):
-        OnnxEngine(model_dir, onnx_path=tmp_path / "none.onnx")
+        OnnxEngine(trained_model_dir, onnx_path=tmp_path / "none.onnx")
     other = tmp_path / "other"
-    shutil.copytree(model_dir, other)
+    shutil.copytree(trained_model_dir, other)
     meta = json.loads((other / "model.json").read_text())
     meta["weights_sha256"] = "0" * 64
     (other / "model.json").write_text(json.dumps(meta))
@@ -69,25 +70,25 @@ def test_onnx_engine_refuses_missing_and_stale_files(
 
 
 def test_export_keeps_a_current_file_and_knows_a_stale_one(
-    model_dir: Path, onnx_file: Path, tmp_path: Path
+    trained_model_dir: Path, onnx_file: Path, tmp_path: Path
 ) -> None:
     from typer.testing import CliRunner
 
     from cropmap.cli.main import app
     from cropmap.models.registry import read_meta
 
-    assert is_current_export(onnx_file, read_meta(model_dir))
+    assert is_current_export(onnx_file, read_meta(trained_model_dir))
     before = onnx_file.stat().st_mtime_ns
-    r = CliRunner().invoke(app, ["export", str(model_dir), "--out", str(onnx_file)])
+    r = CliRunner().invoke(app, ["export", str(trained_model_dir), "--out", str(onnx_file)])
     assert r.exit_code == 0, r.output
     assert "up to date" in r.output and "--force" in r.output
     assert onnx_file.stat().st_mtime_ns == before  # not re-exported
     other = tmp_path / "other"
-    shutil.copytree(model_dir, other)
+    shutil.copytree(trained_model_dir, other)
     meta = json.loads((other / "model.json").read_text())
     meta["weights_sha256"] = "0" * 64  # other weights: the file is stale for them
     (other / "model.json").write_text(json.dumps(meta))
     assert not is_current_export(onnx_file, read_meta(other))
-    assert not is_current_export(tmp_path / "none.onnx", read_meta(model_dir))
+    assert not is_current_export(tmp_path / "none.onnx", read_meta(trained_model_dir))
     (tmp_path / "junk.onnx").write_bytes(b"not onnx")
-    assert not is_current_export(tmp_path / "junk.onnx", read_meta(model_dir))
+    assert not is_current_export(tmp_path / "junk.onnx", read_meta(trained_model_dir))

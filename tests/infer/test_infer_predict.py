@@ -175,7 +175,7 @@ def test_bad_input_is_refused(model_dir: Path, tmp_path: Path, make_composite) -
             dst.set_band_description(i + 1, f"P{i + 1}_VH")
     with pytest.raises(ModelFileError, match="lacks band"):
         predict_raster(model_dir, vh, tmp_path / "x.tif")
-    with pytest.raises(ConfigError, match="valid: torch, onnx"):
+    with pytest.raises(ConfigError, match="valid: auto, torch, onnx"):
         predict_raster(model_dir, comp, tmp_path / "x.tif", engine="tensorrt")
     with pytest.raises(ConfigError, match="overlap"):
         predict_raster(model_dir, comp, tmp_path / "x.tif", window=64, overlap=60)

@@ -38,7 +38,7 @@ def _engines() -> object:
     """The inference engines of the registry, as a choice (checked lazily)."""
     from cropmap.infer.engines import ENGINES
 
-    return choice(*ENGINES)
+    return choice("auto", *ENGINES)
 
 
 def _precisions() -> object:
@@ -73,7 +73,12 @@ def predict(
         PREDICT, "batch_size", POSITIVE, "--batch-size", help="Windows per forward pass."
     ),
     engine: str | None = api_option(
-        PREDICT, "engine", _engines, "--engine", help="Inference engine: torch or onnx."
+        PREDICT,
+        "engine",
+        _engines,
+        "--engine",
+        help="Inference engine: torch, onnx, or auto: onnx once the model has an export "
+        "(cropmap export) or for maps from 5 million px up, torch below and on a GPU.",
     ),
     precision: str | None = api_option(
         PREDICT,

@@ -37,6 +37,49 @@ PRECISIONS: dict[str, tuple[str, ...]] = {
 INT8_MIN_PIXELS = 2048 * 2048
 
 
+#: Rasters from this many pixels up get the onnx engine by default when the model has no
+#: current export yet: exporting costs about 16 s once per model, and onnxruntime runs
+#: the network 1.6-1.9x faster than torch bf16 on this 2-core CPU (fp32 389, int8 460 vs
+#: 240 kpx/s, benchmarks/engines.py on a quiet machine), so with windows overlapping 1.78x
+#: the export pays back from about 5 million pixels (a 2240 x 2240 raster).
+ONNX_MIN_PIXELS = 5_000_000
+
+
+def choose_engine(
+    engine: str,
+    n_pixels: int,
+    *,
+    has_export: Callable[[], bool],
+    precision: str | None = None,
+    onnx_path: str | os.PathLike | None = None,
+) -> str:
+    """The engine a prediction runs: ``engine`` itself, or the fastest one for ``"auto"``.
+
+    ``"auto"`` gives the one engine that runs ``precision`` when only one does (bf16:
+    torch, int8: onnx), ``"onnx"`` when an ONNX file is named (``onnx_path``) or the model
+    already has a current export (``has_export()``), ``"torch"`` on CUDA (onnxruntime
+    runs on the CPU here), ``"onnx"`` for rasters of at least :data:`ONNX_MIN_PIXELS`
+    (the export pays back), and ``"torch"`` below (a small map starts at once).
+
+    Raises:
+        ConfigError: an unknown engine name.
+    """
+    if engine != "auto":
+        check_engine(engine)
+        return engine
+    if precision is not None and len(PRECISIONS.get(precision, ())) == 1:
+        return PRECISIONS[precision][0]
+    if onnx_path is not None:
+        return "onnx"
+    import torch
+
+    if torch.cuda.is_available():
+        return "torch"
+    if n_pixels >= ONNX_MIN_PIXELS or has_export():
+        return "onnx"
+    return "torch"
+
+
 def default_precision(engine: str, n_pixels: int | None = None) -> str:
     """The fastest precision ``engine`` runs that keeps maps within 0.005 IoU of fp32.
 
@@ -65,6 +108,12 @@ class Engine(Protocol):
     meta: ModelMeta
 
     def __call__(self, x: np.ndarray) -> np.ndarray: ...
+
+
+def check_engine(engine: str) -> None:
+    """Raise :class:`ConfigError` unless ``engine`` is ``"auto"`` or a key of ENGINES."""
+    if engine != "auto" and engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; valid: auto, {', '.join(ENGINES)}")
 
 
 def check_precision(engine: str, precision: str) -> None:

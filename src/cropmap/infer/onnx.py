@@ -222,23 +222,27 @@ def is_current_export(path: str | os.PathLike, meta: ModelMeta) -> bool:
     return precision == "fp32" and stored.weights_sha256 == meta.weights_sha256
 
 
+def _export_places(model_dir: str | os.PathLike, meta: ModelMeta) -> list[Path]:
+    """Where a model's export lives: its own folder, else a per-user cache folder."""
+    cache = Path(tempfile.gettempdir()) / f"cropmap-onnx-{os.getuid()}"
+    return [Path(model_dir) / ONNX_FILE, cache / f"{meta.weights_sha256[:16]}.onnx"]
+
+
+def find_export(model_dir: str | os.PathLike, meta: ModelMeta) -> Path | None:
+    """The model's current fp32 ONNX export (see :func:`ensure_export`), if one exists."""
+    return next((p for p in _export_places(model_dir, meta) if is_current_export(p, meta)), None)
+
+
 def ensure_export(model_dir: str | os.PathLike, meta: ModelMeta) -> Path:
     """The model's fp32 ONNX export, made on first use and reused while the weights match.
 
     Written to ``<model_dir>/model.onnx``; a read-only model directory gets it in a
     per-user cache folder instead (named by the weights' SHA-256).
     """
-    model_dir = Path(model_dir)
-    candidates = [
-        model_dir / ONNX_FILE,
-        Path(tempfile.gettempdir())
-        / f"cropmap-onnx-{os.getuid()}"
-        / f"{meta.weights_sha256[:16]}.onnx",
-    ]
-    for path in candidates:
-        if is_current_export(path, meta):
-            return path
-    for path in candidates:
+    found = find_export(model_dir, meta)
+    if found is not None:
+        return found
+    for path in _export_places(model_dir, meta):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             log.info("exporting %s to ONNX (once per model): %s", model_dir, path)

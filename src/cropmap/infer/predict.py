@@ -28,7 +28,13 @@ import numpy as np
 
 from cropmap.errors import ConfigError
 from cropmap.infer.cog import NODATA, open_map, quantize
-from cropmap.infer.engines import ENGINES, check_precision, default_precision
+from cropmap.infer.engines import (
+    check_engine,
+    check_precision,
+    choose_engine,
+    default_precision,
+)
+from cropmap.infer.onnx import find_export
 from cropmap.infer.quantize import onnx_for_run
 from cropmap.infer.sources import Source, SourceSpec
 from cropmap.infer.tiles import Plan, RowAccumulator, RowResult, predict_row, read_env
@@ -107,7 +113,7 @@ def predict_raster(
     window: int = DEFAULT_WINDOW,
     overlap: int | None = None,
     batch_size: int = 4,
-    engine: str = "onnx",
+    engine: str = "auto",
     precision: str | None = None,
     onnx_path: str | os.PathLike | None = None,
     periods: int | None = None,
@@ -131,9 +137,11 @@ def predict_raster(
         overlap: pixels shared by neighbouring windows (default: 64, or a quarter of
             smaller windows; see the module docs).
         batch_size: windows per forward pass.
-        engine: ``"onnx"`` (default: the fastest, measured in docs/predict.md; the model
-            is exported once into ``<model_dir>/model.onnx``) or ``"torch"``
-            (:data:`cropmap.infer.engines.ENGINES`).
+        engine: ``"onnx"`` (onnxruntime; the model is exported once into
+            ``<model_dir>/model.onnx``), ``"torch"``, or ``"auto"`` (default): the
+            faster for this map, measured in docs/predict.md: onnx once the model has an
+            export or for rasters from 5 million pixels up (the export pays back), torch
+            below and on CUDA (:func:`cropmap.infer.engines.choose_engine`).
         precision: ``"int8"`` (onnx: statically quantized, calibrated on this input's own
             windows), ``"fp32"``, or ``"bf16"`` (torch: autocast, channels-last)
             (:data:`cropmap.infer.engines.PRECISIONS`). Default: the engine's fastest
@@ -167,8 +175,7 @@ def predict_raster(
     if overlap is None:
         overlap = min(DEFAULT_OVERLAP, window // 4)
     _check_args(window, overlap, batch_size, threshold)
-    if engine not in ENGINES:
-        raise ConfigError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+    check_engine(engine)
     if precision is not None:
         check_precision(engine, precision)
     model_dir = Path(model_dir)
@@ -176,6 +183,13 @@ def predict_raster(
     meta.require_kind("recurrent_unet", "tiled prediction")
     spec = SourceSpec(str(Path(input).resolve()), calendar, year, tuple(meta.bands), units)
     source = spec.open()
+    engine = choose_engine(
+        engine,
+        source.height * source.width,
+        has_export=lambda: find_export(model_dir, meta) is not None,
+        precision=precision,
+        onnx_path=onnx_path,
+    )
     precision = precision or default_precision(engine, source.height * source.width)
     n_used = _periods_used(meta, source, periods)
     meta.check_input(source.bands, n_used, allow_early=periods is not None, selectable=True)
