@@ -11,9 +11,8 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Re-install only when the dependency list changes: a second run starts in seconds.
+# One pip call (torch pinned: an unpinned one pulls a multi-GB CUDA build).
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) -m pip install --quiet -e ".[dev]" "torch==2.13.0"
 	touch $(STAMP)
 
