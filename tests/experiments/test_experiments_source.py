@@ -11,9 +11,9 @@ from cropmap.experiments.source import (
     early_season_table,
     first_batches,
 )
+from cropmap.models.batchnorm import recalibrate_batchnorm
 from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
 from cropmap.models.time_padding import pad_time
-from cropmap.train.module import recalibrate_batchnorm
 
 
 def _bn_means(model: torch.nn.Module) -> list[torch.Tensor]:

@@ -8,9 +8,9 @@ import logging
 import pytest
 import torch
 
+from cropmap.models.batchnorm import recalibrate_batchnorm
 from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
 from cropmap.models.registry import ModelMeta
-from cropmap.train.module import recalibrate_batchnorm
 from cropmap.train.runtime import (
     CPU_DEFAULT_PRECISION,
     cpu_has_bf16,
@@ -41,23 +41,6 @@ def test_default_precision_follows_the_measurement() -> None:
     assert resolve_precision(TrainConfig(precision="bf16-mixed")) == "bf16-mixed"
     assert use_channels_last(cfg, "bf16-mixed") and not use_channels_last(cfg, "32-true")
     assert use_channels_last(TrainConfig(channels_last=True), "32-true")
-
-
-def test_recalibrate_batchnorm_matches_the_batches_statistics() -> None:
-    model = _model()
-    first_bn = model.encoder[0].conv1[1]
-    for p in model.decoder.parameters():  # a frozen group keeps its statistics
-        p.requires_grad_(False)
-    frozen_bn = model.decoder[0].conv1[1]
-    frozen_before = frozen_bn.running_mean.clone()
-    x = torch.randn(2, 8, 1, 32, 32) * 3 + 5
-    model.eval()
-    n = recalibrate_batchnorm(model, [(x[:1], None), (x[1:], None)])
-    conv_out = model.encoder[0].conv1[0](x.flatten(0, 1))
-    assert n > 0 and not model.training  # modes restored
-    assert torch.allclose(first_bn.running_mean, conv_out.mean((0, 2, 3)), atol=1e-4)
-    assert torch.equal(frozen_bn.running_mean, frozen_before)
-    assert first_bn.momentum == pytest.approx(0.5)  # restored
 
 
 def test_training_recalibrates_before_validation(tmp_path, toy_data) -> None:

@@ -93,7 +93,16 @@ def predict(
         None, "--onnx", help="ONNX file for --engine onnx (default MODEL/model.onnx)."
     ),
     periods: int | None = checked(
-        POSITIVE, None, "--periods", help="Early season: use the first k periods (rest padded)."
+        POSITIVE,
+        None,
+        "--periods",
+        help="Early season: use the first k periods (rest padded); the model's batch-norm "
+        "statistics are re-estimated on the input's own first k periods.",
+    ),
+    saved_batchnorm: bool = typer.Option(
+        False,
+        "--saved-batchnorm",
+        help="With --periods: keep the model's saved full-season batch-norm statistics.",
     ),
     threshold: float | None = api_option(
         PREDICT, "threshold", PROBABILITY, "--threshold", help="Probability of the target class."
@@ -138,6 +147,7 @@ def predict(
             out,
             onnx_path=onnx,
             periods=periods,
+            early_batchnorm=not saved_batchnorm,
             calendar=calendar,
             year=year,
             threads=threads,

@@ -41,8 +41,8 @@ def early_season_batchnorm(model: Any, batches: list[tuple[Any, Any]], k: int, p
     padded back to ``T`` with ``padding`` as the model pads its input; labels unused."""
     import copy
 
+    from cropmap.models.batchnorm import recalibrate_batchnorm
     from cropmap.models.time_padding import pad_time
-    from cropmap.train.module import recalibrate_batchnorm
 
     adapted = copy.deepcopy(model)
     padded = [(pad_time(x[:, :k], x.shape[1], padding), y) for x, y in batches]

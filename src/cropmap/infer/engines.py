@@ -219,8 +219,8 @@ def get_engine(
         return _CACHE[key]
 
 
-def forget_engines(onnx_path: str) -> None:
-    """Drop this process's cached engines that run the ONNX file ``onnx_path``."""
+def forget_engines(path: str) -> None:
+    """Drop this process's cached engines that run the ONNX file or model folder ``path``."""
     with _LOCK:
-        for key in [k for k in _CACHE if k[-1] == onnx_path]:
+        for key in [k for k in _CACHE if path in (k[1], k[-1])]:
             del _CACHE[key]

@@ -28,6 +28,7 @@ import numpy as np
 
 from cropmap.errors import ConfigError
 from cropmap.infer.cog import NODATA, open_map, quantize
+from cropmap.infer.early import early_season_model
 from cropmap.infer.engines import (
     check_engine,
     check_precision,
@@ -117,6 +118,7 @@ def predict_raster(
     precision: str | None = None,
     onnx_path: str | os.PathLike | None = None,
     periods: int | None = None,
+    early_batchnorm: bool = True,
     threshold: float = 0.5,
     calendar: str | None = None,
     year: int | None = None,
@@ -152,6 +154,9 @@ def predict_raster(
             own export, made on first use).
         periods: early season: use only the first ``k`` periods; the rest are padded with
             the model's time padding (time-inversed by default).
+        early_batchnorm: with ``periods`` below the model's, re-estimate the batch-norm
+            statistics on the input's own first ``periods`` periods (default; see
+            :mod:`cropmap.infer.early`); False keeps the saved full-season statistics.
         threshold: probability at or above which a pixel gets the target class.
         calendar: calendar name or file, for a Sentinel-1 folder input.
         year: season year, for a Sentinel-1 folder input.
@@ -183,17 +188,29 @@ def predict_raster(
     meta.require_kind("recurrent_unet", "tiled prediction")
     spec = SourceSpec(str(Path(input).resolve()), calendar, year, tuple(meta.bands), units)
     source = spec.open()
-    engine = choose_engine(
-        engine,
-        source.height * source.width,
-        has_export=lambda: find_export(model_dir, meta) is not None,
-        precision=precision,
-        onnx_path=onnx_path,
-    )
-    precision = precision or default_precision(engine, source.height * source.width)
     n_used = _periods_used(meta, source, periods)
     meta.check_input(source.bands, n_used, allow_early=periods is not None, selectable=True)
+    early = early_batchnorm and n_used < meta.n_periods
+    if early and onnx_path is not None:
+        raise ConfigError(
+            f"--onnx {onnx_path} runs a fixed export, but an early-season map ({n_used} of "
+            f"{meta.n_periods} periods) re-estimates the model's batch-norm statistics on "
+            "the input: drop --onnx, or keep the saved statistics with --saved-batchnorm"
+        )
     with contextlib.ExitStack() as stack:
+        if early:  # a copy whose batch norms fit the input's first periods
+            model_dir = stack.enter_context(
+                early_season_model(model_dir, meta, source, window, n_used, out_path)
+            )
+            meta = read_meta(model_dir)
+        engine = choose_engine(
+            engine,
+            source.height * source.width,
+            has_export=lambda: find_export(model_dir, meta) is not None,
+            precision=precision,
+            onnx_path=onnx_path,
+        )
+        precision = precision or default_precision(engine, source.height * source.width)
         onnx_file = None
         if engine == "onnx":  # the fp32 export (made once per model), or an int8 copy
             onnx_file = stack.enter_context(
@@ -238,6 +255,7 @@ def predict_raster(
             "PROBABILITY_SCALE": 254,
             "MODEL_SHA256": meta.weights_sha256,
             "PERIODS_USED": periods or meta.n_periods,
+            "BATCHNORM": "input" if early else "saved",
             "WINDOW": window,
             "OVERLAP": overlap,
             "ENGINE": engine,

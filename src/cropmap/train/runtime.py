@@ -26,9 +26,11 @@ def cpu_has_bf16() -> bool:
 
 
 #: Default precision on CPU. bf16-mixed (autocast + channels-last) was measured against
-#: 32-true by benchmarks/train.py on the 2-core development CPU (AVX-512 bf16, no AMX)
-#: and trained no faster (x1.00 at 256 px, x0.78 at 128 px), so fp32 stays the default;
-#: ``precision="bf16-mixed"`` selects it where a CPU's matrix units make it win.
+#: 32-true by benchmarks/train.py on the 2-core development CPU (AVX-512 bf16, no AMX):
+#: x1.33-1.41 faster on a quiet machine, no faster under heavy load (x1.00 at 256 px,
+#: x0.78 at 128 px), and its accuracy on the default recipe's budget was not compared
+#: with fp32, so fp32 stays the default (docs/transfer.md, "Training speed");
+#: ``precision="bf16-mixed"`` selects it, as the paper-scale preset does.
 CPU_DEFAULT_PRECISION = "32-true"
 
 
