@@ -11,9 +11,20 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Re-install only when the dependency list changes: a second run starts in seconds.
-# One pip call (torch pinned: an unpinned one pulls a multi-GB CUDA build).
+# One resolve, torch pinned (an unpinned one pulls a multi-GB CUDA build). Where pip is
+# pointed at a folder of local wheels holding torch 2.13.0 (PIP_FIND_LINKS, as on the
+# build machine: the CPU build), uv installs the same set with torch from there: 30 s against pip's 121 s
+# on a fresh clone here. Elsewhere, or if uv fails, pip does it.
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e ".[dev]" "torch==2.13.0"
+	@if ls "$$PIP_FIND_LINKS"/torch-2.13.0*.whl >/dev/null 2>&1 \
+	  && $(PY) -m pip install --quiet uv \
+	  && UV_FIND_LINKS="$$PIP_FIND_LINKS" $(VENV)/bin/uv pip install --python $(PY) \
+	     --compile-bytecode --quiet -e ".[dev]" "torch==2.13.0"; then \
+	  echo "installed with uv (local wheels: $$PIP_FIND_LINKS)"; \
+	else \
+	  echo "installing with pip"; \
+	  $(PY) -m pip install --quiet -e ".[dev]" "torch==2.13.0"; \
+	fi
 	touch $(STAMP)
 
 install: $(STAMP)
