@@ -165,13 +165,19 @@ def _cpu_seconds(times_file: Path) -> float:
 
 
 def run_page(
-    text: str, name: str, tmp: Path, live: set[subprocess.Popen] | None = None
+    text: str,
+    name: str,
+    tmp: Path,
+    live: set[subprocess.Popen] | None = None,
+    notes: list[str] | None = None,
 ) -> str | None:
     """Run a page's shell blocks in ``tmp/work``; ``None`` if all pass, else the failure.
 
     The failure names the page, the line of the failing command, its block and the
     command as written, then the end of the shell's output. ``live`` (if given) holds
-    the page's shell while it runs, so that :class:`PageRuns` can stop it.
+    the page's shell while it runs, so that :class:`PageRuns` can stop it. The page's
+    time is printed, or appended to ``notes`` when given: a background thread must not
+    print, as its line would land in the output another test is capturing.
     """
     script = tmp / "page.sh"
     script.write_text(page_script(text), encoding="utf-8")
@@ -215,7 +221,11 @@ def run_page(
     seconds = time.perf_counter() - start
     if run.returncode == 0:
         cpu = _cpu_seconds(Path(f"{failed}.times"))
-        print(f"{name}: all shell blocks ran in {seconds:.0f} s wall, {cpu:.0f} s CPU")
+        line = f"{name}: all shell blocks ran in {seconds:.0f} s wall, {cpu:.0f} s CPU"
+        if notes is None:
+            print(line)
+        else:
+            notes.append(line)
         return None
     tail = "\n".join("    " + line for line in run.stdout.strip().splitlines()[-30:])
     if not failed.is_file():
@@ -253,6 +263,7 @@ class PageRuns:
         self.pool = ThreadPoolExecutor(PARALLEL_PAGES, thread_name_prefix="docs-page")
         self.live: set[subprocess.Popen] = set()
         self.runs: dict[Path, Future[str | None]] = {}
+        self.notes: dict[Path, list[str]] = {}  # printed by the page's test, not the thread
         self.closed = threading.Event()
         longest_first = sorted(pages, key=lambda p: -len(p.read_text(encoding="utf-8")))
         for page in longest_first:  # the longest pages finish last if started last
@@ -265,7 +276,7 @@ class PageRuns:
             return "the session ended before this page ran"
         name = page.relative_to(ROOT).as_posix()
         tmp = Path(tempfile.mkdtemp(prefix=f"cropmap-docs-{page.stem}-"))
-        failure = run_page(text, name, tmp, self.live)
+        failure = run_page(text, name, tmp, self.live, self.notes.setdefault(page, []))
         if failure is None:
             shutil.rmtree(tmp, ignore_errors=True)
             return None
@@ -302,6 +313,7 @@ def test_shell_blocks_run_top_to_bottom(
     runs = request.config.stash.get(PAGE_RUNS, None)
     if runs is not None and page in runs.runs:
         failure = runs.runs[page].result()
+        print(*runs.notes.get(page, []), sep="\n")
     else:  # started without the conftest's hooks: run it here
         failure = run_page(text, page.relative_to(ROOT).as_posix(), tmp_path)
     if failure:
