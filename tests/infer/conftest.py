@@ -17,13 +17,18 @@ CRS_UTM = CRS.from_epsg(32630)
 TRANSFORM = from_origin(500000.0, 4600000.0, 10.0, 10.0)
 
 
+def _field(height: int, width: int) -> np.ndarray:
+    """``(H, W)`` bool: the smooth field pattern of every test composite (the truth)."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    return (np.sin(yy / 17.0) + np.cos(xx / 23.0)) > 0.3
+
+
 def _composite_array(
     height: int, width: int, seed: int = 0, n_periods: int = 8, hole: bool = True
 ) -> np.ndarray:
     """``(T, 2, H, W)`` dB (VV, VH) with a smooth field pattern; NaN holes if ``hole``."""
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width]
-    field = (np.sin(yy / 17.0) + np.cos(xx / 23.0)) > 0.3
+    field = _field(height, width)
     arr = np.empty((n_periods, 2, height, width), np.float32)
     for t in range(n_periods):
         base_vh = np.where(field, -24.0 + 1.5 * t, -15.0)
@@ -117,6 +122,12 @@ def make_composite() -> object:
 
 
 @pytest.fixture(scope="session")
+def field_mask() -> object:
+    """Factory: ``field_mask(height, width)``, the truth of ``make_composite``'s pattern."""
+    return _field
+
+
+@pytest.fixture(scope="session")
 def make_model_dir() -> object:
     """Factory: ``make_model_dir(out, seed=0, n_classes=2)``."""
     return _make_model_dir
@@ -140,8 +151,7 @@ def _train_tiny(out: Path, steps: int = 60, seed: int = 0) -> Path:
     mean = np.array([-12.0, -19.0], np.float32)[:, None, None]
     std = np.array([4.0, 4.5], np.float32)[:, None, None]
     arr = _composite_array(256, 256, seed=seed + 1, hole=False)
-    yy, xx = np.mgrid[0:256, 0:256]
-    label = ((np.sin(yy / 17.0) + np.cos(xx / 23.0)) > 0.3).astype(np.float32)
+    label = _field(256, 256).astype(np.float32)
     x_all = torch.from_numpy(((arr - mean) / std).astype(np.float32))
     y_all = torch.from_numpy(label)
     rng = np.random.default_rng(seed)

@@ -18,11 +18,10 @@ def _map(path: Path) -> tuple[np.ndarray, dict[str, str]]:
 
 
 def test_early_season_statistics_come_from_the_input(
-    trained_model_dir: Path, tmp_path: Path, make_composite
+    trained_model_dir: Path, tmp_path: Path, make_composite, field_mask
 ) -> None:
     comp = make_composite(tmp_path / "c.tif", 192, 224, seed=7, hole=False)
-    yy, xx = np.mgrid[0:192, 0:224]
-    truth = (np.sin(yy / 17.0) + np.cos(xx / 23.0)) > 0.3
+    truth = field_mask(192, 224)
 
     def iou(pred: np.ndarray) -> float:
         return float((pred & truth).sum() / (pred | truth).sum())

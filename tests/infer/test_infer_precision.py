@@ -17,12 +17,11 @@ def _iou(pred: np.ndarray, truth: np.ndarray) -> float:
 
 @pytest.mark.slow
 def test_precisions_agree_on_a_trained_model(
-    trained_model_dir: Path, tmp_path: Path, make_composite
+    trained_model_dir: Path, tmp_path: Path, make_composite, field_mask
 ) -> None:
     """Guards the default: int8 (and bf16) maps within 0.005 IoU of the fp32 map."""
     comp = make_composite(tmp_path / "c.tif", 192, 224, seed=7, hole=False)
-    yy, xx = np.mgrid[0:192, 0:224]
-    truth = (np.sin(yy / 17.0) + np.cos(xx / 23.0)) > 0.3
+    truth = field_mask(192, 224)
     maps = {}
     for engine, precision in (
         ("torch", "fp32"),
