@@ -34,6 +34,7 @@ def test_early_season_statistics_come_from_the_input(
         )
     )
     assert (tags["BATCHNORM"], saved_tags["BATCHNORM"]) == ("input", "saved")
+    assert tags["MODEL_SHA256"] == saved_tags["MODEL_SHA256"]  # the model given, not its copy
     assert (early != saved).any()
     assert iou(early) > iou(saved)  # measured 0.972 against 0.956 with 2 of 8 periods
     assert not list(tmp_path.glob(".*")), "the adapted model folder was not removed"

@@ -197,6 +197,7 @@ def predict_raster(
             f"{meta.n_periods} periods) re-estimates the model's batch-norm statistics on "
             "the input: drop --onnx, or keep the saved statistics with --saved-batchnorm"
         )
+    model_sha = meta.weights_sha256  # the user's model, also when mapping with a copy
     with contextlib.ExitStack() as stack:
         if early:  # a copy whose batch norms fit the input's first periods
             model_dir = stack.enter_context(
@@ -253,7 +254,7 @@ def predict_raster(
             "TARGET": meta.target,
             "THRESHOLD": threshold,
             "PROBABILITY_SCALE": 254,
-            "MODEL_SHA256": meta.weights_sha256,
+            "MODEL_SHA256": model_sha,
             "PERIODS_USED": periods or meta.n_periods,
             "BATCHNORM": "input" if early else "saved",
             "WINDOW": window,
