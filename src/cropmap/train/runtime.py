@@ -27,10 +27,11 @@ def cpu_has_bf16() -> bool:
 
 #: Default precision on CPU. bf16-mixed (autocast + channels-last) was measured against
 #: 32-true by benchmarks/train.py on the 2-core development CPU (AVX-512 bf16, no AMX):
-#: x1.33-1.41 faster on a quiet machine, no faster under heavy load (x1.00 at 256 px,
-#: x0.78 at 128 px), and its accuracy on the default recipe's budget was not compared
-#: with fp32, so fp32 stays the default (docs/transfer.md, "Training speed");
-#: ``precision="bf16-mixed"`` selects it, as the paper-scale preset does.
+#: x1.33-1.41 faster per step on a quiet machine, no faster under heavy load (x1.00 at
+#: 256 px, x0.78 at 128 px); on a 5-minute budget it fitted 10 % more epochs and scored
+#: within seed noise of fp32 (docs/transfer.md, "Training speed"). fp32 stays the default
+#: until the demo's committed table is re-run with bf16; ``precision="bf16-mixed"``
+#: selects it, as the paper-scale preset does.
 CPU_DEFAULT_PRECISION = "32-true"
 
 
