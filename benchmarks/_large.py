@@ -43,7 +43,10 @@ def large_cli(side: int, model: Path | None, peaks: dict, extra: list[str]) -> N
         tmp = Path(tdir)
         model = model or make_model(tmp / "model")
         meta = read_meta(model)
-        flops = window_flops(model)
+        window = int(extra[extra.index("--window") + 1]) if "--window" in extra else 256
+        overlap = int(extra[extra.index("--overlap") + 1]) if "--overlap" in extra else None
+        overlap = min(64, window // 4) if overlap is None else overlap  # predict's default
+        flops = window_flops(model, window)
         base = write_base(tmp / "base.tif", list(meta.bands))
         vrt = write_mosaic(base, tmp / f"in_{side}.vrt", side)
         if not (Path(model) / "model.onnx").exists():  # once per model: not in the timing
@@ -69,7 +72,7 @@ def large_cli(side: int, model: Path | None, peaks: dict, extra: list[str]) -> N
         if proc.returncode:
             raise RuntimeError(f"cropmap predict failed:\n{out[-2000:]}")
         px = side * side
-        n = sum(len(r) for r in window_rows(side, side, 256, 64))
+        n = sum(len(r) for r in window_rows(side, side, window, overlap))
         print(
             f"wall {wall:.0f} s = {wall / 60:.1f} min, peak RSS {hwm:.0f} MB, "
             f"{px / wall / 1e3:.0f} kpx/s, {px * 1e-4 / wall:.1f} km2/s "
