@@ -313,7 +313,8 @@ def test_shell_blocks_run_top_to_bottom(
     runs = request.config.stash.get(PAGE_RUNS, None)
     if runs is not None and page in runs.runs:
         failure = runs.runs[page].result()
-        print(*runs.notes.get(page, []), sep="\n")
+        for line in runs.notes.get(page, []):
+            print(line)
     else:  # started without the conftest's hooks: run it here
         failure = run_page(text, page.relative_to(ROOT).as_posix(), tmp_path)
     if failure:

@@ -17,8 +17,12 @@ from pathlib import Path
 
 import pytest
 
-ARGS = ["--bands", "VH", "--epochs", "3", "--batch-size", "2", "--seed", "7"]
-ARGS += ["--progress", "none", "--patience", "10"]
+#: The training configuration of every run (TrainConfig fields), and its CLI spelling.
+CONFIG = {"max_epochs": 3, "batch_size": 2, "seed": 7, "patience": 10, "progress": "none"}
+OPTIONS = {"max_epochs": "--epochs", "batch_size": "--batch-size"}
+ARGS = ["--bands", "VH"]
+for field, value in CONFIG.items():
+    ARGS += [OPTIONS.get(field, f"--{field}"), str(value)]
 
 
 def _train(store: Path, out: Path, *extra: str) -> subprocess.Popen:
@@ -36,13 +40,13 @@ def _weights(model_dir: Path):
 
 
 def _train_here(store: Path, out: Path) -> None:
-    """The reference: ``cropmap train`` with :data:`ARGS`, run in this process."""
+    """The reference: ``cropmap train`` with :data:`CONFIG`, run in this process."""
     import torch
 
     from cropmap.train.store import train_on_store
     from cropmap.train.trainer import TrainConfig
 
-    cfg = TrainConfig(max_epochs=3, batch_size=2, seed=7, progress="none", patience=10)
+    cfg = TrainConfig(**CONFIG)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
