@@ -92,3 +92,56 @@ def test_export_keeps_a_current_file_and_knows_a_stale_one(
     assert not is_current_export(tmp_path / "none.onnx", read_meta(trained_model_dir))
     (tmp_path / "junk.onnx").write_bytes(b"not onnx")
     assert not is_current_export(tmp_path / "junk.onnx", read_meta(trained_model_dir))
+
+
+def test_onnx_engine_names_the_shape_it_takes(trained_model_dir: Path, onnx_file: Path) -> None:
+    engine = OnnxEngine(trained_model_dir, onnx_path=onnx_file, threads=1)
+    for shape in [(1, 4, 2, 64, 64), (1, 8, 1, 64, 64), (1, 8, 2, 64, 72)]:
+        with pytest.raises(ModelFileError, match=r"takes \(B, 8, 2, H, W\).*multiples of 16"):
+            engine(np.zeros(shape, np.float32))
+
+
+def test_export_falls_back_to_dynamo_and_names_both_failures(
+    trained_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the TorchScript exporter fails (a later torch may drop it), dynamo exports."""
+    import io
+
+    import onnx
+    import torch
+
+    from cropmap.infer.onnx import export_onnx
+
+    real = torch.onnx.export
+    calls = []
+
+    def dynamo_stand_in(model, args, f=None, *, dynamo, **kw):  # type: ignore[no-untyped-def]
+        calls.append(dynamo)
+        if not dynamo:
+            raise RuntimeError("TorchScript exporter removed")
+        assert "dynamic_shapes" in kw  # the dynamo call, answered by a real trace
+        buffer = io.BytesIO()
+        axes = {"x": {0: "b", 3: "h", 4: "w"}, "logits": {0: "b", 2: "h", 3: "w"}}
+        real(
+            model,
+            args,
+            buffer,
+            dynamo=False,
+            input_names=["x"],
+            output_names=["logits"],
+            dynamic_axes=axes,
+            opset_version=kw["opset_version"],
+        )
+        return type("Program", (), {"model_proto": onnx.load_model_from_string(buffer.getvalue())})
+
+    monkeypatch.setattr(torch.onnx, "export", dynamo_stand_in)
+    out = export_onnx(trained_model_dir, tmp_path / "m.onnx", window=64)
+    assert calls == [False, True] and out.is_file()  # and the dynamic-shape check passed
+
+    def both_fail(model, args, f=None, *, dynamo, **kw):  # type: ignore[no-untyped-def]
+        raise RuntimeError("no" if dynamo else "gone")
+
+    monkeypatch.setattr(torch.onnx, "export", both_fail)
+    with pytest.raises(ModelFileError, match="TorchScript exporter: gone; dynamo exporter: no"):
+        export_onnx(trained_model_dir, tmp_path / "n.onnx", window=64)
+    assert not (tmp_path / "n.onnx").exists()

@@ -78,7 +78,7 @@ def predict(
         _engines,
         "--engine",
         help="Inference engine: torch, onnx, or auto: onnx once the model has an export "
-        "(cropmap export) or for maps from 5 million px up, torch below and on a GPU.",
+        "(cropmap export) or for maps from 1 million px up, torch below and on a GPU.",
     ),
     precision: str | None = api_option(
         PREDICT,

@@ -38,11 +38,12 @@ INT8_MIN_PIXELS = 2048 * 2048
 
 
 #: Rasters from this many pixels up get the onnx engine by default when the model has no
-#: current export yet: exporting costs about 16 s once per model, and onnxruntime runs
-#: the network 1.6-1.9x faster than torch bf16 on this 2-core CPU (fp32 389, int8 460 vs
-#: 240 kpx/s, benchmarks/engines.py on a quiet machine), so with windows overlapping 1.78x
-#: the export pays back from about 5 million pixels (a 2240 x 2240 raster).
-ONNX_MIN_PIXELS = 5_000_000
+#: current export yet: exporting costs about 2 s once per model, and onnxruntime runs
+#: the network 1.5-1.6x faster than torch bf16 on this 2-core CPU (fp32 394, int8 443 vs
+#: 272 kpx/s, benchmarks/engines.py on a quiet machine), which saves 2.4 s per million
+#: pixels of map with windows overlapping 1.78x: the export pays back from about 0.8
+#: million pixels, rounded up to one million (a 1000 x 1000 raster).
+ONNX_MIN_PIXELS = 1_000_000
 
 
 def choose_engine(

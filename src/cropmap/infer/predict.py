@@ -142,7 +142,7 @@ def predict_raster(
         engine: ``"onnx"`` (onnxruntime; the model is exported once into
             ``<model_dir>/model.onnx``), ``"torch"``, or ``"auto"`` (default): the
             faster for this map, measured in docs/predict.md: onnx once the model has an
-            export or for rasters from 5 million pixels up (the export pays back), torch
+            export or for rasters from 1 million pixels up (the export pays back), torch
             below and on CUDA (:func:`cropmap.infer.engines.choose_engine`).
         precision: ``"int8"`` (onnx: statically quantized, calibrated on this input's own
             windows), ``"fp32"``, or ``"bf16"`` (torch: autocast, channels-last)
