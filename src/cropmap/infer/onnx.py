@@ -16,7 +16,6 @@ dynamo exporter takes over if a later torch removes it.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import os
@@ -126,12 +125,12 @@ def _trace(model: Any, example: Any, scale: int, model_dir: Path) -> Any:
 
     failures = []
     try:
-        buffer = io.BytesIO()
-        with _quiet_exporter():
+        with _quiet_exporter(), tempfile.TemporaryDirectory(prefix="cropmap-export-") as tmp:
+            traced = Path(tmp) / "traced.onnx"
             torch.onnx.export(
                 model,
                 (example,),
-                buffer,
+                traced,
                 dynamo=False,
                 input_names=[INPUT_NAME],
                 output_names=[OUTPUT_NAME],
@@ -141,7 +140,7 @@ def _trace(model: Any, example: Any, scale: int, model_dir: Path) -> Any:
                 },
                 opset_version=OPSET,
             )
-        return _initializers_for_identities(onnx.load_model_from_string(buffer.getvalue()))
+            return _initializers_for_identities(onnx.load_model(str(traced)))
     except Exception as exc:  # the exporters raise many internal types
         failures.append(f"TorchScript exporter: {exc}")
     batch = torch.export.Dim("batch", min=1, max=1024)
