@@ -12,7 +12,6 @@ from cropmap.models.batchnorm import recalibrate_batchnorm
 from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
 from cropmap.models.registry import ModelMeta
 from cropmap.train.runtime import (
-    CPU_DEFAULT_PRECISION,
     cpu_has_bf16,
     resolve_precision,
     use_channels_last,
@@ -34,7 +33,7 @@ def _model(dropout: float = 0.0) -> RecurrentUNet:
 
 def test_default_precision_follows_the_measurement() -> None:
     cfg = TrainConfig()
-    expected = CPU_DEFAULT_PRECISION
+    expected = "bf16-mixed" if cpu_has_bf16() else "32-true"
     if torch.cuda.is_available():
         expected = "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
     assert resolve_precision(cfg) == expected

@@ -11,27 +11,13 @@ from typing import Any
 import numpy as np
 
 from cropmap.data.access import open_store, select_bands
-from cropmap.data.store import PatchManifest, PatchStore
+from cropmap.data.store import PatchStore
 from cropmap.errors import PatchStoreError
 from cropmap.models.random_forest import IGNORE, RandomForestBaseline, pixel_features
 from cropmap.models.registry import ModelMeta, save_model
+from cropmap.train.meta import meta_from_manifest
 
 log = logging.getLogger(__name__)
-
-
-def meta_from_manifest(manifest: PatchManifest, bands: Sequence[str]) -> ModelMeta:
-    """Model metadata (bands, periods, calendar, norm, classes, target) from a store manifest."""
-    norm = manifest.norm if isinstance(manifest.norm, dict) else manifest.norm.model_dump()
-    norm = {k: {b: float(v[b]) for b in bands if b in v} for k, v in norm.items()}
-    return ModelMeta(
-        bands=list(bands),
-        periods=list(manifest.periods),
-        calendar=dict(manifest.calendar) if manifest.calendar else None,
-        norm=norm,
-        classes=list(manifest.classes),
-        target=str(manifest.target),
-        region=getattr(manifest, "region", None),
-    )
 
 
 def collect_pixels(

@@ -25,18 +25,21 @@ def cpu_has_bf16() -> bool:
         return False
 
 
-#: Default precision on CPU. bf16-mixed (autocast + channels-last) was measured against
-#: 32-true by benchmarks/train.py on the 2-core development CPU (AVX-512 bf16, no AMX):
-#: x1.33-1.41 faster per step on a quiet machine, no faster under heavy load (x1.00 at
-#: 256 px, x0.78 at 128 px); on a 5-minute budget it fitted 10 % more epochs and scored
-#: within seed noise of fp32 (docs/transfer.md, "Training speed"). fp32 stays the default
-#: until the demo's committed table is re-run with bf16; ``precision="bf16-mixed"``
-#: selects it, as the paper-scale preset does.
-CPU_DEFAULT_PRECISION = "32-true"
+def cpu_default_precision() -> str:
+    """Default precision on CPU: bf16-mixed where :func:`cpu_has_bf16`, else 32-true.
+
+    bf16-mixed (autocast + channels-last) was measured against 32-true by
+    benchmarks/train.py on the 2-core development CPU (AVX-512 bf16, no AMX): x1.33-1.41
+    faster per step on a quiet machine, no faster under heavy load (x1.00 at 256 px,
+    x0.78 at 128 px); on a 5-minute budget it fitted 10 % more epochs and scored within
+    seed noise of fp32 (docs/transfer.md, "Training speed"). Without native bf16, autocast
+    emulates it and is slower than fp32.
+    """
+    return "bf16-mixed" if cpu_has_bf16() else "32-true"
 
 
 def resolve_precision(cfg: TrainConfig) -> str:
-    """``cfg.precision``, or the default: bf16-mixed on CUDA, :data:`CPU_DEFAULT_PRECISION`.
+    """``cfg.precision``, or the default: bf16-mixed on CUDA, :func:`cpu_default_precision`.
 
     bf16 autocast keeps fp32 master weights (the optimizer steps in fp32); on CUDA
     without bf16 it is 16-mixed.
@@ -46,7 +49,7 @@ def resolve_precision(cfg: TrainConfig) -> str:
     on_cuda = torch.cuda.is_available() and cfg.accelerator in ("auto", "gpu", "cuda")
     if on_cuda:
         return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
-    return CPU_DEFAULT_PRECISION
+    return cpu_default_precision()
 
 
 def use_channels_last(cfg: TrainConfig, precision: str) -> bool:

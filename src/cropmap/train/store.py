@@ -11,7 +11,7 @@ from cropmap.data.access import open_store
 from cropmap.data.store import PatchStore
 from cropmap.errors import PatchStoreError
 from cropmap.models.recurrent_unet import RecurrentUNet, UNetConfig
-from cropmap.train.forest_fit import meta_from_manifest
+from cropmap.train.meta import meta_from_manifest
 from cropmap.train.trainer import TrainConfig, TrainResult, train_model
 
 log = logging.getLogger(__name__)
