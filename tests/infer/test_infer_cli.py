@@ -128,3 +128,18 @@ def test_predict_errors_are_one_line(model_dir: Path, tmp_path: Path, make_compo
     )
     assert r.exit_code != 0
     assert "cropmap export" in str(r.exception) + r.output
+
+
+def test_map_commands_without_a_network_do_not_load_torch() -> None:
+    """`cropmap parcels`, `preview`, `sample` and `area` read maps only: no torch (1.3 s)."""
+    import subprocess
+    import sys
+
+    modules = ["cropmap.infer", "cropmap.infer.parcel_table", "cropmap.evaluate.mapped"]
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in modules)
+        + "print(sorted({'torch', 'onnxruntime', 'dask'} & {m.split('.')[0] for m in sys.modules}))"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "[]", res.stdout

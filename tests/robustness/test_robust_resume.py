@@ -1,9 +1,10 @@
 """Training killed with SIGKILL mid-epoch resumes with ``--resume`` and ends where an
 uninterrupted run with the same seed ends (same weights, within 1e-5).
 
-The killed and the resumed runs are ``cropmap train`` processes; the uninterrupted
-reference runs the same configuration in this process (one Lightning start-up less),
-all on one torch thread so that the kernels, and so the weights, are the same.
+The killed run is a ``cropmap train`` process; the uninterrupted reference and the
+resumed run are ``cropmap train`` through its entry point in this process (one
+Lightning start-up each less), all on one torch thread so that the kernels, and so the
+weights, are the same.
 """
 
 from __future__ import annotations
@@ -17,19 +18,16 @@ from pathlib import Path
 
 import pytest
 
-#: The training configuration of every run (TrainConfig fields), and its CLI spelling.
-CONFIG = {"max_epochs": 3, "batch_size": 2, "seed": 7, "patience": 10, "progress": "none"}
-OPTIONS = {"max_epochs": "--epochs", "batch_size": "--batch-size"}
-ARGS = ["--bands", "VH"]
-for field, value in CONFIG.items():
-    ARGS += [OPTIONS.get(field, f"--{field}"), str(value)]
+#: The options of every run.
+ARGS = ["--bands", "VH", "--epochs", "3", "--batch-size", "2", "--seed", "7", "--patience", "10"]
+ARGS += ["--progress", "none"]
 
 
-def _train(store: Path, out: Path, *extra: str) -> subprocess.Popen:
+def _train(store: Path, out: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "cropmap.cli.main", "train", str(store), "--out", str(out)]
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
     return subprocess.Popen(
-        [*cmd, *ARGS, *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
+        [*cmd, *ARGS], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
     )
 
 
@@ -39,20 +37,17 @@ def _weights(model_dir: Path):
     return load_file(model_dir / "weights.safetensors")
 
 
-def _train_here(store: Path, out: Path) -> None:
-    """The reference: ``cropmap train`` with :data:`CONFIG`, run in this process."""
+def _train_here(run_cli, store: Path, out: Path, *extra: str) -> None:
+    """``cropmap train`` with :data:`ARGS` (and ``extra``), run in this process."""
     import torch
 
-    from cropmap.train.store import train_on_store
-    from cropmap.train.trainer import TrainConfig
-
-    cfg = TrainConfig(**CONFIG)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        train_on_store(store, out, bands=["VH"], cfg=cfg)
+        code, out_text, err = run_cli("train", store, "--out", out, *ARGS, *extra)
     finally:
         torch.set_num_threads(threads)
+    assert code == 0, out_text + err
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +63,12 @@ def store(tmp_path_factory, scene_builder) -> Path:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(store: Path, tmp_path: Path) -> None:
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(
+    store: Path, tmp_path: Path, run_cli
+) -> None:
     import numpy as np
 
-    _train_here(store, tmp_path / "ref")
+    _train_here(run_cli, store, tmp_path / "ref")
 
     victim_dir = tmp_path / "victim"
     victim = _train(store, victim_dir)
@@ -86,9 +83,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(store: Path, tmp_pa
     assert victim.returncode == -signal.SIGKILL
     assert not (victim_dir / "weights.safetensors").exists()  # no result that looks final
 
-    resumed = _train(store, victim_dir, "--resume")
-    out, _ = resumed.communicate(timeout=600)
-    assert resumed.returncode == 0, out.decode()
+    _train_here(run_cli, store, victim_dir, "--resume")
 
     a, b = _weights(tmp_path / "ref"), _weights(victim_dir)
     assert a.keys() == b.keys()

@@ -8,24 +8,28 @@ Public API (see docs/predict.md):
 - :data:`ENGINES`: inference engines by name; :data:`PRECISIONS`: precisions and their engines
 - :func:`window_rows`, :func:`blend_weights`: the window grid and its blending weights
 
-Heavy modules (torch, onnxruntime, dask) load only when used.
+The names resolve on first access, so ``cropmap.infer.cog`` or ``parcel_table`` alone do
+not load torch; heavy modules (torch, onnxruntime, dask) load only when used.
 """
 
-from cropmap.infer.engines import ENGINES, PRECISIONS, get_engine
-from cropmap.infer.onnx import export_onnx
-from cropmap.infer.parcel_table import parcel_stats
-from cropmap.infer.predict import DEFAULT_OVERLAP, DEFAULT_WINDOW, predict_raster
-from cropmap.infer.windows import blend_weights, window_rows
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_OVERLAP",
-    "DEFAULT_WINDOW",
-    "ENGINES",
-    "PRECISIONS",
-    "blend_weights",
-    "export_onnx",
-    "get_engine",
-    "parcel_stats",
-    "predict_raster",
-    "window_rows",
-]
+from cropmap._lazy import lazy_getattr
+
+_EXPORTS = {
+    "DEFAULT_OVERLAP": "cropmap.infer.predict",
+    "DEFAULT_WINDOW": "cropmap.infer.predict",
+    "ENGINES": "cropmap.infer.engines",
+    "PRECISIONS": "cropmap.infer.engines",
+    "blend_weights": "cropmap.infer.windows",
+    "export_onnx": "cropmap.infer.onnx",
+    "get_engine": "cropmap.infer.engines",
+    "parcel_stats": "cropmap.infer.parcel_table",
+    "predict_raster": "cropmap.infer.predict",
+    "window_rows": "cropmap.infer.windows",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -25,7 +25,6 @@ from pathlib import Path
 from cropmap.infer.engines import forget_engines
 from cropmap.infer.quantize import calibration_windows
 from cropmap.infer.sources import Source
-from cropmap.models.batchnorm import recalibrate_batchnorm
 from cropmap.models.registry import ModelMeta, load_model, save_model
 
 #: Input windows (of up to 128 px) the statistics are estimated on, 4 per batch.
@@ -60,6 +59,8 @@ def early_season_model(
         ModelFileError: no window of the input has data.
     """
     import torch
+
+    from cropmap.models.batchnorm import recalibrate_batchnorm  # torch: imported when used
 
     x = calibration_windows(source, meta, window, periods=periods, n=n_windows)
     model, _ = load_model(Path(model_dir), meta=meta)
