@@ -8,9 +8,9 @@ export (weights changed since) is refused. :class:`OnnxEngine` runs it with onnx
 on the CPU; its logits agree with the torch engine within 1e-4.
 
 Why TorchScript first: on the 2-core development CPU it exported the default network in
-1.5 s against 16-22 s for dynamo, and its graph ran faster in onnxruntime (see
-docs/predict.md, "Performance"). torch 2.13 (pinned) warns that it is deprecated; the
-dynamo exporter takes over if a later torch removes it.
+2 s against 16-22 s for dynamo, and onnxruntime ran both graphs at the same speed within
+the runs' spread (docs/predict.md, "Performance"). torch 2.13 (pinned) warns that it is
+deprecated; the dynamo exporter takes over if a later torch removes it.
 """
 
 from __future__ import annotations
