@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RUN = {"bash", "sh", "shell", "console"}
 #: the README's documented small-scene switch, as a reader would export it
-SMALL = {"SIZE": "256", "PATCH": "64", "EPOCHS": "1"}
+SMALL = {"SIZE": "256", "PATCH": "64", "EPOCHS": "1", "TREES": "20"}
 #: seconds a page may take before the test says which page to make smaller
 PAGE_TIMEOUT_S = 1800
 #: pages run at once, each in its own folder (commands are mostly single-threaded). Three
