@@ -14,7 +14,10 @@ its output, so whoever edits a page can fix their own block.
 The pages are the slowest tests and mostly wait on single-threaded commands, so they
 start in the background as soon as collection ends (``tests/docs/conftest.py`` calls
 :func:`start_page_runs`) and run beside the rest of the suite; their tests are moved to
-the end of the session, where they collect the results.
+the end of the session, where they collect the results. Their ``cropmap`` commands run
+in forks of one process that imported cropmap, torch and Lightning once (``preload.py``):
+imports were most of the pages' time (fresh-clone docs pages 149 s -> 52 s, 2026-12-02).
+``CROPMAP_DOCS_PRELOAD=0`` runs the installed command instead.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # not a package (--import-mode=importlib)
+from preload import CPU_LOG, Preloaded  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -154,8 +160,13 @@ def test_python_blocks_parse(page: Path) -> None:
                 pytest.fail(f"{page.relative_to(ROOT)}:{line}: python block: {exc.msg}")
 
 
-def _cpu_seconds(times_file: Path) -> float:
-    """User + system seconds of the commands a page ran (bash's ``times``, children line)."""
+def _cpu_seconds(failed: Path) -> float:
+    """User + system seconds of the commands a page ran.
+
+    Bash's ``times`` (children line, in ``FAILED.times``) counts the commands it started;
+    commands run by the preload server add theirs to ``FAILED.cpu``.
+    """
+    times_file, forks = Path(f"{failed}.times"), Path(f"{failed}.cpu")
     lines = times_file.read_text().split("\n") if times_file.is_file() else []
     if len(lines) < 2:
         return float("nan")
@@ -163,7 +174,23 @@ def _cpu_seconds(times_file: Path) -> float:
     for field in lines[1].split():
         m = re.fullmatch(r"(\d+)m([\d.]+)s", field)
         total += int(m[1]) * 60 + float(m[2]) if m else 0.0
+    if forks.is_file():
+        total += sum(float(x) for x in forks.read_text().split())
     return total
+
+
+def page_env(failed: Path, bin_dirs: list[Path] | None = None) -> dict[str, str]:
+    """The environment a page runs in: :data:`SMALL`, this venv's commands first on PATH."""
+    bins = [*map(str, bin_dirs or []), str(Path(sys.executable).parent)]
+    return {
+        **os.environ,
+        **SMALL,
+        "PATH": os.pathsep.join([*bins, os.environ.get("PATH", "")]),
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),  # pages run side by side
+        "DOCS_FAILED": str(failed),
+        CPU_LOG: f"{failed}.cpu",
+    }
 
 
 def run_page(
@@ -172,6 +199,7 @@ def run_page(
     tmp: Path,
     live: set[subprocess.Popen] | None = None,
     notes: list[str] | None = None,
+    preloaded: Preloaded | None = None,
 ) -> str | None:
     """Run a page's shell blocks in ``tmp/work``; ``None`` if all pass, else the failure.
 
@@ -186,15 +214,7 @@ def run_page(
     work = tmp / "work"
     work.mkdir()
     failed = tmp / "failed"
-    bin_dir = str(Path(sys.executable).parent)  # this venv's cropmap and python first
-    env = {
-        **os.environ,
-        **SMALL,
-        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-        "MPLBACKEND": "Agg",
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),  # pages run side by side
-        "DOCS_FAILED": str(failed),
-    }
+    env = page_env(failed, [preloaded.bin_dir] if preloaded else None)
     start = time.perf_counter()
     proc = subprocess.Popen(
         ["bash", str(script)],
@@ -222,7 +242,7 @@ def run_page(
     run = subprocess.CompletedProcess(proc.args, proc.returncode, stdout)
     seconds = time.perf_counter() - start
     if run.returncode == 0:
-        cpu = _cpu_seconds(Path(f"{failed}.times"))
+        cpu = _cpu_seconds(failed)
         line = f"{name}: all shell blocks ran in {seconds:.0f} s wall, {cpu:.0f} s CPU"
         if notes is None:
             print(line)
@@ -258,10 +278,16 @@ class PageRuns:
     """The selected pages' runs, :data:`PARALLEL_PAGES` at a time, in the background.
 
     Each page runs in a fresh folder under the system's temporary folder, removed when
-    the page passes (kept, and named in the failure, when it fails).
+    the page passes (kept, and named in the failure, when it fails). The pages' ``cropmap``
+    commands run in forks of one preloaded process (``preload.py``; not with
+    ``CROPMAP_DOCS_PRELOAD=0``).
     """
 
     def __init__(self, pages: list[Path]) -> None:
+        self.preloaded: Preloaded | None = None
+        if os.environ.get("CROPMAP_DOCS_PRELOAD", "1") != "0":
+            real = Path(sys.executable).with_name("cropmap")
+            self.preloaded = Preloaded(real, env=page_env(Path(os.devnull)))
         self.pool = ThreadPoolExecutor(PARALLEL_PAGES, thread_name_prefix="docs-page")
         self.live: set[subprocess.Popen] = set()
         self.runs: dict[Path, Future[str | None]] = {}
@@ -278,7 +304,8 @@ class PageRuns:
             return "the session ended before this page ran"
         name = page.relative_to(ROOT).as_posix()
         tmp = Path(tempfile.mkdtemp(prefix=f"cropmap-docs-{page.stem}-"))
-        failure = run_page(text, name, tmp, self.live, self.notes.setdefault(page, []))
+        notes = self.notes.setdefault(page, [])
+        failure = run_page(text, name, tmp, self.live, notes, self.preloaded)
         if failure is None:
             shutil.rmtree(tmp, ignore_errors=True)
             return None
@@ -290,6 +317,8 @@ class PageRuns:
         for proc in list(self.live):
             _stop(proc)
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.preloaded is not None:
+            self.preloaded.close()
 
 
 def start_page_runs(session: pytest.Session) -> None:
