@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 OUT    ?= runs/demo
 
-.PHONY: install demo test pytest lint typecheck layers format bench clean
+.PHONY: install demo test pytest pytest-docs pytest-rest lint typecheck layers format bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,14 +46,25 @@ layers: install
 	@echo "== lint-imports: imports point down the layers, no loops (config: [tool.importlinter])"
 	@$(VENV)/bin/lint-imports --no-cache || { echo "lint-imports failed: an import above points up a layer or closes a loop (make layers re-runs only this)"; exit 1; }
 
-# The four checks run side by side: mypy's ~35 s on one core (cold cache, as in CI) then
-# overlaps pytest instead of preceding it. Output is kept whole per line (-Oline); any
+# The checks run side by side: mypy's ~35 s on one core (cold cache, as in CI) overlaps
+# the tests instead of preceding them. The suite runs as two pytest processes: the docs
+# pages (tests/docs: every shell block of README.md and docs/, waiting on commands) and
+# the rest, spread over $(TEST_WORKERS) pytest-xdist workers. Each target's output is
+# printed whole when it ends (-Otarget), so a failure's report is not interleaved; any
 # failing check fails `make test`, after the others have finished.
+TEST_WORKERS ?= 2
 test: install
-	@$(MAKE) --no-print-directory -j4 --output-sync=line lint typecheck layers pytest
+	@$(MAKE) --no-print-directory -j5 --output-sync=target lint typecheck layers pytest-docs pytest-rest
 
+# The whole suite in one process (the docs pages run in the background beside the rest).
 pytest: install
 	$(PY) -m pytest -q
+
+pytest-docs: install
+	$(PY) -m pytest -q tests/docs
+
+pytest-rest: install
+	$(PY) -m pytest -q --ignore=tests/docs -n $(TEST_WORKERS)
 
 format: install
 	$(VENV)/bin/ruff check --fix src tests benchmarks
