@@ -36,6 +36,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -103,12 +104,21 @@ def _run_main(argv: list[str]) -> int:
     return 0
 
 
+def _exit_with_caller(conn: socket.socket) -> None:
+    """End the command when its client is gone (a page stopped): it sends nothing else."""
+    with contextlib.suppress(OSError):
+        if conn.recv(1):
+            return
+    os._exit(143)  # as a command killed by SIGTERM
+
+
 def _child(conn: socket.socket) -> None:
     """In the fork: become the client's command, run it, report its status, exit."""
     code = 1
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the command may wait on its own
         request, fds = _receive(conn)
+        threading.Thread(target=_exit_with_caller, args=(conn,), daemon=True).start()
         for target, fd in zip((0, 1, 2), fds, strict=True):
             os.dup2(fd, target)
             os.close(fd)

@@ -16,7 +16,7 @@ start in the background as soon as collection ends (``tests/docs/conftest.py`` c
 :func:`start_page_runs`) and run beside the rest of the suite; their tests are moved to
 the end of the session, where they collect the results. Their ``cropmap`` commands run
 in forks of one process that imported cropmap, torch and Lightning once (``preload.py``):
-imports were most of the pages' time (fresh-clone docs pages 149 s -> 52 s, 2026-12-02).
+imports were most of the pages' time (the pages alone: 149 s -> 52 s wall, 2026-12-02).
 ``CROPMAP_DOCS_PRELOAD=0`` runs the installed command instead.
 """
 
@@ -287,7 +287,10 @@ class PageRuns:
         self.preloaded: Preloaded | None = None
         if os.environ.get("CROPMAP_DOCS_PRELOAD", "1") != "0":
             real = Path(sys.executable).with_name("cropmap")
-            self.preloaded = Preloaded(real, env=page_env(Path(os.devnull)))
+            env = page_env(Path(os.devnull))  # what libraries read at import, as pages set it
+            for per_page in ("DOCS_FAILED", CPU_LOG):
+                env.pop(per_page)
+            self.preloaded = Preloaded(real, env=env)
         self.pool = ThreadPoolExecutor(PARALLEL_PAGES, thread_name_prefix="docs-page")
         self.live: set[subprocess.Popen] = set()
         self.runs: dict[Path, Future[str | None]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,3 +73,35 @@ def test_without_the_server_the_installed_command_runs(tmp_path: Path) -> None:
     stale.chmod(0o755)
     run = subprocess.run([str(stale), "--version"], capture_output=True, text=True, timeout=60)
     assert (run.returncode, run.stdout) == (0, f"cropmap {__version__}\n")
+
+
+def test_a_command_whose_caller_is_killed_stops(server: Preloaded, tmp_path: Path) -> None:
+    """A stopped page leaves no command running: the fork ends when its client is gone."""
+    client = subprocess.Popen(
+        [
+            str(server.bin_dir / "cropmap"),
+            "simulate",
+            "--region",
+            "korea",
+            "--size",
+            "4096",
+            "--out",
+            "big",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    group = ["pgrep", "-g", str(server.proc.pid)]  # the server and its forks
+    deadline = time.monotonic() + 30
+    while len(subprocess.run(group, capture_output=True, text=True).stdout.split()) < 2:
+        assert time.monotonic() < deadline, "the command never started"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert client.poll() is None, "the command ended by itself: this test needs a longer one"
+    client.kill()
+    client.wait()
+    deadline = time.monotonic() + 30
+    while len(subprocess.run(group, capture_output=True, text=True).stdout.split()) > 1:
+        assert time.monotonic() < deadline, "the command outlived its caller"
+        time.sleep(0.05)
