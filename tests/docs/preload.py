@@ -46,7 +46,6 @@ HEAVY = (
     "lightning",
     "torchmetrics",
     "sklearn.ensemble",
-    "skops.io",
     "onnx",
     "onnxruntime",
     "distributed",

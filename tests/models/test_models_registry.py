@@ -92,8 +92,28 @@ def test_forest_round_trip_without_pickle(tmp_path):
     save_model(tmp_path, rf, make_meta())
     rf2, meta = load_model(tmp_path)
     assert meta.kind == "random_forest" and meta.arch["n_estimators"] == 5
-    assert (tmp_path / "forest.skops").is_file()
+    assert (tmp_path / "forest.safetensors").read_bytes()[8:9] == b"{"  # a JSON header
     np.testing.assert_array_equal(rf.predict_proba(X), rf2.predict_proba(X))
+
+
+def test_legacy_skops_forest_still_loads_and_is_replaced_on_save(tmp_path):
+    """A forest.skops of earlier versions loads (skops installed); a new save removes it."""
+    import hashlib
+
+    sio = pytest.importorskip("skops.io")
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    rf = RandomForestBaseline(n_estimators=3, n_jobs=1).fit(X, (X[:, 0] > 0).astype(np.uint8))
+    save_model(tmp_path, rf, make_meta())
+    (tmp_path / "forest.safetensors").unlink()
+    sio.dump(rf.forest_, tmp_path / "forest.skops")
+    meta = json.loads((tmp_path / "model.json").read_text())
+    meta["weights_sha256"] = hashlib.sha256((tmp_path / "forest.skops").read_bytes()).hexdigest()
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    old, _ = load_model(tmp_path)
+    np.testing.assert_array_equal(rf.predict_proba(X), old.predict_proba(X))
+    save_model(tmp_path, old, make_meta())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["forest.safetensors", "model.json"]
 
 
 def test_non_safetensors_weights_are_a_clean_error(tmp_path):

@@ -2,15 +2,17 @@
 
 A model directory holds
 
-- ``weights.safetensors`` (Recurrent U-Net) or ``forest.skops`` (random forest), and
+- ``weights.safetensors`` (Recurrent U-Net) or ``forest.safetensors`` (random forest:
+  its trees' node tables, :mod:`cropmap.models.forest_file`), and
 - ``model.json``: :class:`ModelMeta` with the architecture, band names, calendar,
   normalization statistics, class names, training history, cropmap version and the
   SHA-256 of the weights file.
 
-:func:`load_model` never unpickles: safetensors holds bare tensors, and skops loads
-only the explicitly trusted scikit-learn types listed in :data:`SKOPS_TRUSTED`. It
-refuses a weights file whose hash differs from ``model.json`` and a file written by
-another major format or cropmap version.
+:func:`load_model` never unpickles: safetensors holds bare arrays. A ``forest.skops``
+written by earlier versions is still read where skops is installed, building only the
+scikit-learn types listed in :data:`SKOPS_TRUSTED`. It refuses a weights file whose
+hash differs from ``model.json`` and a file written by another major format or cropmap
+version.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from cropmap.io.atomic import atomic_path, atomic_write_text
 #: Format tag of ``model.json``; the number is the major version a reader accepts.
 MODEL_FORMAT = "cropmap-model/1"
 META_FILE = "model.json"
-WEIGHT_FILES = {"recurrent_unet": "weights.safetensors", "random_forest": "forest.skops"}
-#: The only non-builtin types a random-forest file may contain.
+WEIGHT_FILES = {"recurrent_unet": "weights.safetensors", "random_forest": "forest.safetensors"}
+#: the random-forest file of earlier versions (read when skops is installed)
+LEGACY_FOREST_FILE = "forest.skops"
+#: The only non-builtin types a legacy ``forest.skops`` may contain.
 SKOPS_TRUSTED = [
     "sklearn.ensemble._forest.RandomForestClassifier",
     "sklearn.tree._classes.DecisionTreeClassifier",
@@ -199,10 +203,9 @@ def _save_weights(model: Any, kind: str, path: Path) -> dict[str, Any]:
         with atomic_path(path) as tmp:
             save_file(state, str(tmp), metadata={"format": MODEL_FORMAT})
         return model.config.model_dump(mode="json")
-    import skops.io as sio
+    from cropmap.models.forest_file import save_forest
 
-    with atomic_path(path) as tmp:
-        sio.dump(model.forest_, tmp)
+    save_forest(model.forest_, path)
     return model.get_params()
 
 
@@ -232,7 +235,20 @@ def save_model(out_dir: str | Path, model: Any, meta: ModelMeta) -> Path:
             "format": MODEL_FORMAT,
         }
     )
-    return atomic_write_text(out_dir / META_FILE, meta.model_dump_json(indent=2) + "\n")
+    written = atomic_write_text(out_dir / META_FILE, meta.model_dump_json(indent=2) + "\n")
+    if kind == "random_forest":  # an earlier forest's file no longer matches model.json
+        (out_dir / LEGACY_FOREST_FILE).unlink(missing_ok=True)
+    return written
+
+
+def weights_path(model_dir: str | Path, kind: str) -> Path:
+    """The weights file of a model directory (a forest's legacy ``forest.skops`` if that
+    is the one there)."""
+    path = Path(model_dir) / WEIGHT_FILES[kind]
+    legacy = Path(model_dir) / LEGACY_FOREST_FILE
+    if kind == "random_forest" and not path.is_file() and legacy.is_file():
+        return legacy
+    return path
 
 
 def _major(version: str) -> str:
@@ -289,7 +305,7 @@ def load_model(
     """
     model_dir = Path(model_dir)
     meta = meta if meta is not None else read_meta(model_dir)
-    weights = model_dir / WEIGHT_FILES[meta.kind]
+    weights = weights_path(model_dir, meta.kind)
     if not weights.is_file():
         raise ModelFileError(f"{weights} not found (named by {model_dir / META_FILE})")
     digest = sha256_file(weights)
@@ -326,18 +342,10 @@ def _load_unet(weights: Path, meta: ModelMeta, map_location: str) -> Any:
 
 
 def _load_forest(weights: Path, meta: ModelMeta) -> Any:
-    import skops.io as sio
-
+    from cropmap.models.forest_file import load_forest
     from cropmap.models.random_forest import RandomForestBaseline
 
-    try:
-        untrusted = sio.get_untrusted_types(file=weights)
-    except Exception as exc:  # skops raises several types on corrupt files
-        raise ModelFileError(f"{weights} is not a readable skops file: {exc}") from exc
-    extra = sorted(set(untrusted) - set(SKOPS_TRUSTED))
-    if extra:
-        raise ModelFileError(f"{weights} contains types that are not trusted: {extra}")
-    forest = sio.load(weights, trusted=SKOPS_TRUSTED)
+    forest = load_forest(weights) if weights.name != LEGACY_FOREST_FILE else _skops(weights)
     params = {k: v for k, v in meta.arch.items() if k in RandomForestBaseline().get_params()}
     model = RandomForestBaseline(**params)
     model.forest_ = forest
@@ -346,11 +354,31 @@ def _load_forest(weights: Path, meta: ModelMeta) -> Any:
     return model
 
 
+def _skops(weights: Path) -> Any:
+    """A legacy ``forest.skops``, building only the types in :data:`SKOPS_TRUSTED`."""
+    try:
+        import skops.io as sio
+    except ImportError as exc:
+        raise ModelFileError(
+            f"{weights} was written by an earlier cropmap in the skops format; install "
+            "skops (`pip install skops`) to read it, or re-run `cropmap baseline`"
+        ) from exc
+    try:
+        untrusted = sio.get_untrusted_types(file=weights)
+    except Exception as exc:  # skops raises several types on corrupt files
+        raise ModelFileError(f"{weights} is not a readable skops file: {exc}") from exc
+    extra = sorted(set(untrusted) - set(SKOPS_TRUSTED))
+    if extra:
+        raise ModelFileError(f"{weights} contains types that are not trusted: {extra}")
+    return sio.load(weights, trusted=SKOPS_TRUSTED)
+
+
 def copy_model(src: str | Path, dst: str | Path) -> Path:
     """Copy a model directory (``model.json`` and its weights file) to ``dst``."""
     meta = read_meta(src)
     dst = Path(dst)
     dst.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(Path(src) / WEIGHT_FILES[meta.kind], dst / WEIGHT_FILES[meta.kind])
+    weights = weights_path(src, meta.kind)
+    shutil.copy2(weights, dst / weights.name)
     shutil.copy2(Path(src) / META_FILE, dst / META_FILE)
     return dst

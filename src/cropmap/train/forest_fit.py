@@ -75,7 +75,7 @@ def train_baseline(
 
     Args:
         patches: patch store folder (or a ``PatchStore``).
-        out_dir: model directory to write (``forest.skops`` + ``model.json``).
+        out_dir: model directory to write (``forest.safetensors`` + ``model.json``).
         bands: band names to use (default: all bands of the store).
         split: split to fit on.
         ratio: add the ``VH_dB - VV_dB`` features (needs VV and VH).
