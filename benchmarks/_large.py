@@ -43,7 +43,10 @@ def large_cli(side: int, model: Path | None, peaks: dict, extra: list[str]) -> N
         tmp = Path(tdir)
         model = model or make_model(tmp / "model")
         meta = read_meta(model)
-        window = int(extra[extra.index("--window") + 1]) if "--window" in extra else 256
+        from cropmap.infer.predict import DEFAULT_WINDOW
+
+        given = "--window" in extra
+        window = int(extra[extra.index("--window") + 1]) if given else DEFAULT_WINDOW
         overlap = int(extra[extra.index("--overlap") + 1]) if "--overlap" in extra else None
         overlap = min(64, window // 4) if overlap is None else overlap  # predict's default
         flops = window_flops(model, window)

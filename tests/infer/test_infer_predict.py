@@ -208,3 +208,11 @@ def test_windows_without_data_are_skipped(
     assert (a[:, :, 130:] != NODATA).all()
     n_windows = 3 * 5  # axis_starts(128, 64, 16) x axis_starts(256, 64, 16)
     assert 0 < sum(seen) < n_windows
+
+
+def test_default_batch_holds_the_same_pixels_for_any_window():
+    """Memory follows pixels per pass: the default batch keeps them near BATCH_PIXELS."""
+    from cropmap.infer.predict import BATCH_PIXELS, DEFAULT_WINDOW, default_batch_size
+
+    assert [default_batch_size(w) for w in (128, 256, 384, 512, 1024)] == [16, 4, 1, 1, 1]
+    assert default_batch_size(DEFAULT_WINDOW) * DEFAULT_WINDOW**2 == BATCH_PIXELS

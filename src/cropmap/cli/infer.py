@@ -70,7 +70,12 @@ def predict(
         "window/4 for smaller windows).",
     ),
     batch_size: int | None = api_option(
-        PREDICT, "batch_size", POSITIVE, "--batch-size", help="Windows per forward pass."
+        PREDICT,
+        "batch_size",
+        POSITIVE,
+        "--batch-size",
+        help="Windows per forward pass (none: as many as hold 262,144 px, e.g. 1 window "
+        "of 512 px or 4 of 256 px; memory follows the pixels per pass).",
     ),
     engine: str | None = api_option(
         PREDICT,
