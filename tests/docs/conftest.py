@@ -27,6 +27,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the selected pages in the background (not for --collect-only)."""
     if session.config.option.collectonly:
         return
+    if hasattr(session.config, "workerinput"):  # a pytest-xdist worker: each would run
+        return  # every page; the page tests run their own page instead (make test splits)
     item = next((i for i in session.items if _is_page_run(i)), None)
     if item is not None:
         item.module.start_page_runs(session)  # type: ignore[attr-defined]
