@@ -131,3 +131,19 @@ def test_fold_batchnorm_keeps_outputs():
     x = torch.randn(2, 8, 1, 16, 16)
     with torch.no_grad():
         assert torch.allclose(m(x), folded(x), atol=1e-4)
+
+
+def test_stage_max_equals_amax_in_values_and_pair_gradients():
+    """Skips take the max over each stage's periods; chained maximum = amax (ties too)."""
+    from cropmap.models.recurrent_unet import _max_over
+
+    feats = torch.randn(2, 8, 3, 4, 4)
+    feats[:, 1] = feats[:, 0]  # ties: both sides must get half the gradient, as with amax
+    for steps in ([0, 1], [2, 3, 4], [5]):
+        torch.testing.assert_close(_max_over(feats, steps), feats[:, steps].amax(dim=1))
+    a = feats.clone().requires_grad_()
+    b = feats.clone().requires_grad_()
+    _max_over(a, [0, 1]).sum().backward()
+    a_grad = a.grad
+    b[:, [0, 1]].amax(dim=1).sum().backward()
+    torch.testing.assert_close(a_grad, b.grad)

@@ -125,6 +125,22 @@ class EncoderModule(nn.Module):
         return torch.stack(steps, dim=1)
 
 
+def _max_over(feats: torch.Tensor, steps: list[int]) -> torch.Tensor:
+    """Elementwise max of ``feats[:, t]`` over the periods ``steps``: ``(B, w, H, W)``.
+
+    Chained ``torch.maximum`` instead of ``amax`` over the gathered periods: the same
+    values (and, for the default pairs, the same gradients), but the ONNX export gets
+    elementwise ``Max`` nodes instead of ``ReduceMax``. In onnxruntime's int8 network
+    (one 512 px window) ReduceMax took 11-12 % of the kernel time, Max takes 2 %; paired
+    runs were 1.05-1.08x faster (4 pairs, 2026-12-02; at 256 px x 4 the host's noise,
+    0.85-1.19x, hid any difference).
+    """
+    out = feats[:, steps[0]]
+    for t in steps[1:]:
+        out = torch.maximum(out, feats[:, t])
+    return out
+
+
 class DecoderBlock(nn.Module):
     """Upsample 2x, concatenate the skip, two 3x3 convs."""
 
@@ -208,7 +224,7 @@ class RecurrentUNet(nn.Module):
         skips = []
         for module in self.encoder:
             feats = module(cur, t)  # (B, T, w, h, w)
-            skips.append(torch.cat([feats[:, s].amax(dim=1) for s in self.config.stages], dim=1))
+            skips.append(torch.cat([_max_over(feats, s) for s in self.config.stages], dim=1))
             cur = nn.functional.max_pool2d(feats.flatten(0, 1), 2)
         deep = cur.view(b, t * cur.shape[1], *cur.shape[2:])
         y = self.bottleneck(deep)
