@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 #: Default window overlap in pixels (see the module docstring for why).
 DEFAULT_OVERLAP = 64
 #: Default window size in pixels: 1.26x faster than 256 px windows at the same memory
-#: (docs/predict.md, "Speed"), the overlap being a smaller share of each window.
+#: (docs/predict.md, "Windows, overlap and blending"), the overlap being a smaller share.
 DEFAULT_WINDOW = 512
 #: Pixels per forward pass when the batch size is not given: peak memory follows it.
 BATCH_PIXELS = 4 * 256 * 256
@@ -146,8 +146,8 @@ def predict_raster(
         input: composite GeoTIFF (``P1_VV, P1_VH, ...`` in dB), or a folder of Sentinel-1
             dates composited on the fly with ``calendar`` (and ``year``).
         out_path: output map; written atomically.
-        window: window size in pixels (any multiple of the model's scale, 16; the
-            default 512 recomputes less overlap than the 256 px training patches would).
+        window: window size in pixels (the default 512 recomputes less overlap than
+            windows of the 256 px training patches would; see the module docs).
         overlap: pixels shared by neighbouring windows (default: 64, or a quarter of
             smaller windows; see the module docs).
         batch_size: windows per forward pass (default: as many as hold
