@@ -54,6 +54,7 @@ layers: install
 # failing check fails `make test`, after the others have finished.
 TEST_WORKERS ?= 2
 test: install
+	@echo "== make test: ruff, mypy, lint-imports, the docs pages and the other tests run side by side; each prints its output when it ends (about 3 min here)"
 	@$(MAKE) --no-print-directory -j5 --output-sync=target lint typecheck layers pytest-docs pytest-rest
 
 # The whole suite in one process (the docs pages run in the background beside the rest).
