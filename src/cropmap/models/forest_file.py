@@ -39,13 +39,11 @@ def forest_arrays(forest: Any) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     arrays["node_count"] = np.array([s["node_count"] for s in states], dtype=np.int64)
     arrays["max_depth"] = np.array([s["max_depth"] for s in states], dtype=np.int64)
     arrays["classes"] = np.asarray(forest.classes_)
-    import sklearn
-
     metadata = {
         "format": FOREST_FORMAT,
         "params": json.dumps(forest.get_params(deep=False)),
         "n_features": str(int(forest.n_features_in_)),
-        "sklearn": sklearn.__version__,
+        "sklearn": _sklearn_version(),
     }
     return arrays, metadata
 
